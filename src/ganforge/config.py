@@ -1,0 +1,156 @@
+"""The resolved configuration of a training run: plain data, frozen, saved as config.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganforge.errors import GanforgeError
+
+DEVICES = ("auto", "cpu", "cuda", "cuda:N")
+PRECISIONS = ("fp32", "bf16", "fp16")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+# Without --steps or --epochs a run trains this many generator steps.
+DEFAULT_STEPS = 3000
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every choice of a run. ``None`` means "the method's or data set's default"."""
+
+    method: str = "dcgan"
+    dataset: str = "digits"
+    data_dir: str | None = None
+    image_size: int | None = None
+    arch: str | None = None
+    width: int = 64
+    latent_dim: int = 100
+    steps: int | None = None
+    epochs: float | None = None
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 2e-4
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float = 0.5
+    beta2: float = 0.999
+    d_steps: int = 1
+    g_loss: str = "nonsaturating"
+    ema: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "fp32"
+    out: str | None = None
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    n_samples: int = 64
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise GanforgeError(
+                f"unknown config keys {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}"
+            )
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def g_lr(self) -> float:
+        return self.lr_g if self.lr_g is not None else self.lr
+
+    @property
+    def d_lr(self) -> float:
+        return self.lr_d if self.lr_d is not None else self.lr
+
+
+def check_choice(kind: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise GanforgeError(f"unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
+
+
+def resolve_device(name: str) -> torch.device:
+    """auto picks CUDA when present; asking for CUDA without it is an error, not a fallback."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise GanforgeError(f"device {name!r} asked for but CUDA is not available; use "
+                                "--device cpu or auto")
+        index = int(name[5:]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise GanforgeError(f"device {name!r} does not exist: this machine has "
+                                f"{torch.cuda.device_count()} CUDA device(s)")
+        return torch.device(name)
+    raise GanforgeError(f"unknown device {name!r}; choose one of: {', '.join(DEVICES)}")
+
+
+def validate(cfg: TrainConfig) -> TrainConfig:
+    """Check every field a user can get wrong, with one line naming the field and the fix."""
+    from ganforge.data import DATASETS, dataset_names
+    from ganforge.data.datasets import FOLDER_PREFIX
+    from ganforge.losses import G_LOSSES
+    from ganforge.methods import METHODS
+    from ganforge.models import ARCHITECTURES
+
+    METHODS.get(cfg.method)
+    if not cfg.dataset.startswith(FOLDER_PREFIX) and cfg.dataset not in DATASETS:
+        raise GanforgeError(
+            f"unknown dataset {cfg.dataset!r}; choose one of: {', '.join(dataset_names())}"
+        )
+    if cfg.arch is not None:
+        ARCHITECTURES.get(cfg.arch)
+    G_LOSSES.get(cfg.g_loss)
+    check_choice("precision", cfg.precision, PRECISIONS)
+    check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
+    resolve_device(cfg.device)
+    positive = ("batch_size", "latent_dim", "width", "d_steps", "log_every", "sample_every",
+                "checkpoint_every", "n_samples")
+    for name in positive:
+        if getattr(cfg, name) < 1:
+            raise GanforgeError(f"--{name.replace('_', '-')} must be at least 1, got "
+                                f"{getattr(cfg, name)}")
+    if cfg.steps is not None and cfg.steps < 1:
+        raise GanforgeError(f"--steps must be at least 1, got {cfg.steps}")
+    if cfg.epochs is not None and cfg.epochs <= 0:
+        raise GanforgeError(f"--epochs must be positive, got {cfg.epochs}")
+    if cfg.steps is not None and cfg.epochs is not None:
+        raise GanforgeError("give --steps or --epochs, not both")
+    for name in ("lr", "lr_g", "lr_d"):
+        value = getattr(cfg, name)
+        if value is not None and not value > 0:
+            raise GanforgeError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if cfg.ema is not None and not 0.0 < cfg.ema < 1.0:
+        raise GanforgeError(f"--ema is a decay in (0, 1), e.g. 0.999; got {cfg.ema}")
+    if cfg.image_size is not None and cfg.image_size < 4:
+        raise GanforgeError(f"--image-size must be at least 4, got {cfg.image_size}")
+    return cfg
+
+
+def with_method_defaults(method: str, **overrides: Any) -> TrainConfig:
+    """A config for ``method``: its class's defaults, then the caller's overrides on top."""
+    from ganforge.methods import METHODS
+
+    return TrainConfig(method=method, **{**METHODS.get(method).defaults, **overrides})
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically: a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)

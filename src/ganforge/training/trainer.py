@@ -1,0 +1,323 @@
+"""The one training loop every GAN method shares.
+
+Algorithm 1 of Goodfellow et al. 2014: ``d_steps`` discriminator updates, then one generator
+update. The Trainer owns everything around the method's two losses: optimisers, gradient
+toggling, mixed precision, EMA, logging without per-step host syncs, sample grids with a fixed
+noise batch, atomic checkpoints, exact resume and the NaN guard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from ganforge import __version__
+from ganforge.config import DEFAULT_STEPS, TrainConfig, resolve_device, validate, write_json
+from ganforge.data import Batcher, ImageDataset, load_dataset, to_uint8
+from ganforge.errors import GanforgeError, TrainingDiverged
+from ganforge.methods import METHODS, DataSpec, Method
+from ganforge.training import checkpoint as ckpt
+from ganforge.training.ema import EMA
+from ganforge.training.log import RunLog
+from ganforge.viz import image_grid, save_image
+
+CONFIG_FILE = "config.json"
+
+
+def resolve(cfg: TrainConfig) -> TrainConfig:
+    """Fill fields left as None from the method's defaults (e.g. its backbone)."""
+    defaults = METHODS.get(cfg.method).defaults
+    filled = {k: v for k, v in defaults.items() if getattr(cfg, k, None) is None}
+    return cfg.replace(**filled) if filled else cfg
+
+
+def make_optimizer(cfg: TrainConfig, group: str, modules, device: torch.device):
+    params = [p for m in modules for p in m.parameters()]
+    lr = cfg.g_lr if group == "G" else cfg.d_lr
+    if cfg.optimizer == "adam":
+        fused = {"fused": True} if device.type == "cuda" else {}
+        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), **fused)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.SGD(params, lr=lr, momentum=cfg.beta1)
+
+
+def default_run_dir(cfg: TrainConfig) -> Path:
+    dataset = re.sub(r"[^A-Za-z0-9_.-]+", "_", cfg.dataset.split("/")[-1] or "folder")
+    return Path("runs") / f"{cfg.method}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def grid_scale(img_size: int) -> int:
+    return max(1, 64 // img_size)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, dataset: ImageDataset | None = None) -> None:
+        cfg = validate(resolve(cfg))
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        if dataset is None:
+            dataset = load_dataset(cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size)
+        self.spec = DataSpec(dataset.img_channels, dataset.img_size, dataset.num_classes)
+        torch.manual_seed(cfg.seed)
+        self.method: Method = METHODS.get(cfg.method)(cfg, self.spec).to(self.device)
+        self.ema = EMA(self.method.G, cfg.ema) if cfg.ema else None
+        groups = self.method.groups()
+        self.params = {g: [p for m in mods for p in m.parameters()] for g, mods in groups.items()}
+        self.optimizers = {g: make_optimizer(cfg, g, mods, self.device)
+                           for g, mods in groups.items()}
+        use_scaler = cfg.precision == "fp16"
+        self.scalers = {g: torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+                        for g in groups}
+        self.batcher = Batcher(dataset, cfg.batch_size, self.device, seed=cfg.seed)
+        self.total_steps = self._total_steps(len(dataset))
+        self.step = 0
+        self.last_checkpoint_step: int | None = None
+        self.run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg)
+        self._log: RunLog | None = None
+        self._reset_log_sums()
+
+    def _total_steps(self, n_images: int) -> int:
+        cfg = self.cfg
+        if cfg.steps is not None:
+            return cfg.steps
+        if cfg.epochs is not None:
+            return max(1, math.ceil(cfg.epochs * n_images / (cfg.batch_size * cfg.d_steps)))
+        return DEFAULT_STEPS
+
+    # ---- one step ---------------------------------------------------------------------------
+
+    def autocast(self):
+        if self.cfg.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.cfg.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _set_trainable(self, group: str) -> None:
+        for name, params in self.params.items():
+            for p in params:
+                p.requires_grad_(name == group)
+
+    def _update(self, group: str, loss: torch.Tensor) -> None:
+        optimizer, scaler = self.optimizers[group], self.scalers[group]
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    def train_step(self, batches: Iterator[dict[str, torch.Tensor]] | None = None) -> None:
+        """``d_steps`` discriminator updates on fresh batches, then one generator update."""
+        batches = batches if batches is not None else self.batcher
+        method = self.method
+        self._set_trainable("D")
+        for _ in range(self.cfg.d_steps):
+            batch = next(batches)
+            with self.autocast():
+                d_loss, d_logs = method.d_loss(batch)
+            self._update("D", d_loss)
+        self._set_trainable("G")
+        with self.autocast():
+            g_loss, g_logs = method.g_loss(batch)
+        self._update("G", g_loss)
+        if self.ema is not None:
+            self.ema.update()
+        self.step += 1
+        self._accumulate({"d_loss": d_loss, "g_loss": g_loss, **d_logs, **g_logs})
+
+    # ---- logs and the NaN guard ----------------------------------------------------------------
+
+    def _reset_log_sums(self) -> None:
+        self._sums: dict[str, torch.Tensor] = {}
+        self._count = 0
+        self._finite = torch.ones((), dtype=torch.bool, device=self.device)
+        self._interval_start = (time.perf_counter(), self.step)
+
+    def _accumulate(self, logs: dict[str, torch.Tensor]) -> None:
+        # Device-side sums: the host reads them once per log interval, not once per step.
+        for key, value in logs.items():
+            value = value.detach().float()
+            self._sums[key] = self._sums[key] + value if key in self._sums else value
+        self._finite &= torch.isfinite(logs["d_loss"]) & torch.isfinite(logs["g_loss"])
+        self._count += 1
+
+    def flush_logs(self) -> dict | None:
+        """Read the interval's sums (one host sync), check them for NaN/inf and write a row."""
+        if self._count == 0:
+            return None
+        keys = list(self._sums)
+        values = torch.stack([self._sums[k] for k in keys] + [self._finite.float()]).tolist()
+        finite = values.pop() == 1.0
+        start_time, start_step = self._interval_start
+        if not finite:
+            kept = (f"the last good checkpoint (step {self.last_checkpoint_step}) is kept in "
+                    f"{self.run_dir}" if self.last_checkpoint_step is not None
+                    else "no checkpoint had been written yet")
+            raise TrainingDiverged(
+                f"a loss became NaN or inf between steps {start_step} and {self.step}; training "
+                f"stopped and {kept}; try a lower --lr or --precision fp32"
+            )
+        elapsed = time.perf_counter() - start_time
+        images = (self.step - start_step) * self.cfg.batch_size * self.cfg.d_steps
+        row = {"step": self.step, "epoch": self.batcher.epoch,
+               **{k: v / self._count for k, v in zip(keys, values, strict=True)},
+               "images_per_s": images / max(elapsed, 1e-9)}
+        if self._log is not None:
+            self._log.write(row)
+        self._reset_log_sums()
+        return row
+
+    # ---- samples -------------------------------------------------------------------------------
+
+    @property
+    def sampling_G(self) -> torch.nn.Module:
+        return self.ema.module if self.ema is not None else self.method.G
+
+    @torch.no_grad()
+    def samples(self, n: int | None = None) -> torch.Tensor:
+        """uint8 images from the fixed noise batch (the same at every call), EMA weights if any."""
+        n = n or self.cfg.n_samples
+        G = self.sampling_G
+        was_training = G.training
+        G.eval()
+        images = self.method.sample(n, torch.Generator().manual_seed(self.cfg.seed + 1), G=G)
+        G.train(was_training)
+        return to_uint8(images)
+
+    def save_samples(self, path: Path) -> Path:
+        return save_image(image_grid(self.samples(), nrow=8), path, grid_scale(self.spec.img_size))
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+
+    def state_tensors_and_json(self) -> tuple[dict[str, torch.Tensor], dict]:
+        tensors = dict(self.method.state_dict())
+        if self.ema is not None:
+            tensors.update(ckpt.prefixed("G_ema", self.ema.module.state_dict()))
+        optim_json = {}
+        for name, optimizer in self.optimizers.items():
+            t, rest = ckpt.flatten_optimizer(f"optim.{name}", optimizer.state_dict())
+            tensors.update(t)
+            optim_json[name] = rest
+        batcher = self.batcher.state_dict()
+        tensors["batcher.generator"] = batcher["generator"]
+        tensors["batcher.perm"] = batcher["perm"]
+        tensors["rng.cpu"] = torch.get_rng_state()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        state = {
+            "step": self.step,
+            "total_steps": self.total_steps,
+            "epoch": batcher["epoch"],
+            "cursor": batcher["cursor"],
+            "optimizers": optim_json,
+            "scalers": {g: s.state_dict() for g, s in self.scalers.items()},
+            "ganforge_version": __version__,
+        }
+        return tensors, state
+
+    def save(self) -> Path:
+        """Write the checkpoint atomically. Only called after the NaN guard passed."""
+        tensors, state = self.state_tensors_and_json()
+        path = self.run_dir / ckpt.CHECKPOINT
+        ckpt.save_checkpoint(path, tensors, state)
+        write_json(self.run_dir / "state.json", state)
+        self.last_checkpoint_step = self.step
+        return path
+
+    def load_state(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
+        method_keys = set(self.method.state_dict())
+        self.method.load_state_dict({k: v for k, v in tensors.items() if k in method_keys})
+        if self.ema is not None:
+            self.ema.module.load_state_dict(ckpt.unprefixed("G_ema", tensors))
+        for name, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(
+                ckpt.unflatten_optimizer(f"optim.{name}", tensors, state["optimizers"][name])
+            )
+        for name, scaler in self.scalers.items():
+            if state["scalers"].get(name):
+                scaler.load_state_dict(state["scalers"][name])
+        self.batcher.load_state_dict({"epoch": state["epoch"], "cursor": state["cursor"],
+                                      "generator": tensors["batcher.generator"],
+                                      "perm": tensors["batcher.perm"]})
+        torch.set_rng_state(tensors["rng.cpu"])
+        if self.device.type == "cuda" and "rng.cuda" in tensors:
+            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+        self.step = state["step"]
+        self.last_checkpoint_step = self.step
+        self._reset_log_sums()
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, steps: int | None = None,
+               dataset: ImageDataset | None = None) -> Trainer:
+        """Continue a run exactly where its checkpoint left it (``steps`` may raise the total)."""
+        from ganforge.inference import read_run_config
+
+        run_dir = Path(run_dir)
+        cfg = read_run_config(run_dir)["config"]
+        tensors, state = ckpt.load_checkpoint(run_dir / ckpt.CHECKPOINT)
+        cfg = cfg.replace(out=str(run_dir))
+        if steps is not None:
+            cfg = cfg.replace(steps=steps, epochs=None)
+        trainer = cls(cfg, dataset=dataset)
+        if steps is None:
+            trainer.total_steps = state["total_steps"]
+        trainer.load_state(tensors, state)
+        return trainer
+
+    def _open_run_dir(self) -> None:
+        checkpoint = self.run_dir / ckpt.CHECKPOINT
+        if self.step == 0 and checkpoint.exists():
+            raise GanforgeError(f"{self.run_dir} already holds a run; continue it with "
+                                f"--resume {self.run_dir} or choose another --out")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(self.run_dir / CONFIG_FILE, {
+            "ganforge_version": __version__,
+            "method": self.cfg.method,
+            "config": self.cfg.to_dict(),
+            "data_spec": vars(self.spec),
+            "total_steps": self.total_steps,
+        })
+        resumed = self.step if self.step > 0 else None
+        self._log = RunLog(self.run_dir / "log.jsonl", resume_step=resumed)
+
+    # ---- the loop ------------------------------------------------------------------------------
+
+    def fit(self, until: int | None = None) -> Path:
+        """Train to ``total_steps`` (or stop early at ``until``); returns the run directory."""
+        cfg = self.cfg
+        end = min(until, self.total_steps) if until is not None else self.total_steps
+        self._open_run_dir()
+        self.method.train()
+        bar = tqdm(total=end, initial=self.step, disable=None, unit="step", dynamic_ncols=True,
+                   desc=f"{cfg.method} on {cfg.dataset}")
+        self._reset_log_sums()
+        try:
+            while self.step < end:
+                self.train_step()
+                bar.update(1)
+                at_checkpoint = self.step % cfg.checkpoint_every == 0 or self.step == end
+                if self.step % cfg.log_every == 0 or at_checkpoint:
+                    row = self.flush_logs()
+                    if row is not None:
+                        bar.set_postfix(d_loss=f"{row['d_loss']:.3f}",
+                                        g_loss=f"{row['g_loss']:.3f}")
+                if self.step % cfg.sample_every == 0:
+                    self.save_samples(self.run_dir / "samples" / f"step_{self.step:06d}.png")
+                if at_checkpoint:
+                    self.save()
+        except KeyboardInterrupt:
+            self.flush_logs()
+            self.save()
+            raise
+        finally:
+            bar.close()
+            if self._log is not None:
+                self._log.close()
+        self.save_samples(self.run_dir / "samples.png")
+        return self.run_dir

@@ -1,0 +1,5 @@
+"""Pictures of what a model learned."""
+
+from ganforge.viz.grid import image_grid, save_image
+
+__all__ = ["image_grid", "save_image"]

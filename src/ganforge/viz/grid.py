@@ -1,0 +1,42 @@
+"""Sample grids."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2,
+               pad_value: int = 0) -> torch.Tensor:
+    """Tile uint8 [N, C, H, W] images into one uint8 [C, H', W'] picture, ``nrow`` per row."""
+    n, c, h, w = images.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / nrow)
+    grid = torch.full((c, rows * (h + padding) + padding, nrow * (w + padding) + padding),
+                      pad_value, dtype=torch.uint8)
+    for i, img in enumerate(images.cpu()):
+        r, col = divmod(i, nrow)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[:, top : top + h, left : left + w] = img
+    return grid
+
+
+def save_image(picture: torch.Tensor, path: str | Path, scale: int = 1) -> Path:
+    """Write a uint8 [C, H, W] picture (C is 1 or 3) as PNG, enlarged ``scale`` times with
+    nearest-neighbour so small digits stay crisp; the file appears whole or not at all."""
+    path = Path(path)
+    array = picture.permute(1, 2, 0).numpy()
+    array = array[..., 0] if array.shape[-1] == 1 else array
+    img = Image.fromarray(np.ascontiguousarray(array))
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    img.save(tmp, format="PNG")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,64 @@
+import pytest
+
+from ganforge.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "--method", "nope"], "unknown method 'nope'; choose one of: dcgan, gan"),
+        (["train", "--dataset", "nope"], "choose one of: cifar10, digits, fake, fashion-mnist, "
+                                         "mnist, folder:PATH"),
+        (["train", "--device", "tpu"], "unknown device 'tpu'; choose one of: auto, cpu, cuda"),
+        (["train", "--precision", "fp8"], "unknown precision 'fp8'"),
+        (["train", "--g-loss", "hinge"], "unknown generator loss 'hinge'"),
+        (["train", "--steps", "0"], "--steps must be at least 1"),
+        (["train", "--steps", "5", "--epochs", "1"], "give --steps or --epochs, not both"),
+        (["train", "--arch", "resnet"], "unknown architecture 'resnet'"),
+        (["train", "--resume", "/nonexistent/run"], "run directory /nonexistent/run does not"),
+        (["train", "--dataset", "folder:/nonexistent"], "image folder /nonexistent does not"),
+        (["train", "--dataset", "mnist", "--data-dir", "/nonexistent"],
+         "data directory /nonexistent does not exist"),
+        (["sample", "/nonexistent/run"], "run directory /nonexistent/run does not exist"),
+    ],
+)
+def test_bad_input_gives_one_line_error(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_help_lists_choices_and_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for text in ["dcgan, gan", "digits", "folder:PATH", "(default: 64)", "--d-steps",
+                 "--resume", "auto, cpu, cuda"]:
+        assert text in out
+
+
+def test_dry_run_prints_resolved_config(capsys):
+    code, out, _ = run(capsys, "train", "--method", "gan", "--dry-run")
+    assert code == 0 and '"arch": "mlp"' in out
+
+
+def test_train_resume_and_sample_end_to_end(capsys, tmp_path):
+    out = tmp_path / "run"
+    common = ["--dataset", "digits", "--image-size", "8", "--batch-size", "16", "--width", "8",
+              "--device", "cpu"]
+    code, stdout, _ = run(capsys, "train", "--method", "gan", "--steps", "2", "--out", str(out),
+                          *common)
+    assert code == 0 and "trained 2 steps" in stdout
+    code, _, err = run(capsys, "train", "--resume", str(out), "--lr", "1")
+    assert code == 2 and "only --steps may change" in err
+    code, stdout, _ = run(capsys, "train", "--resume", str(out), "--steps", "3")
+    assert code == 0 and "trained 3 steps" in stdout
+    code, stdout, _ = run(capsys, "sample", str(out), "--n", "9", "--out", str(tmp_path / "g.png"))
+    assert code == 0 and (tmp_path / "g.png").exists()

@@ -16,7 +16,7 @@ DEVICES = ("auto", "cpu", "cuda", "cuda:N")
 PRECISIONS = ("fp32", "bf16", "fp16")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 # Without --steps or --epochs a run trains this many generator steps.
-DEFAULT_STEPS = 3000
+DEFAULT_STEPS = 1500
 
 
 @dataclass(frozen=True)

@@ -77,3 +77,35 @@ def test_to_uint8_inverts_normalisation(digits):
     assert restored.dtype == torch.uint8
     originals = {bytes(img.numpy().tobytes()) for img in digits.images}
     assert all(bytes(img.numpy().tobytes()) in originals for img in restored)
+
+
+def write_cifar_tar(path, n_per_batch=4):
+    import io
+    import tarfile
+
+    rng = np.random.default_rng(0)
+    path.parent.mkdir(parents=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+            records = rng.integers(0, 256, (n_per_batch, 3073), dtype=np.uint8)
+            records[:, 0] %= 10
+            data = records.tobytes()
+            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_cifar10_reads_binary_batches_and_checks_the_tarball(tmp_path, monkeypatch):
+    import hashlib
+
+    from ganforge.data import datasets
+
+    tar = write_cifar_tar(tmp_path / "cifar10" / "cifar-10-binary.tar.gz")
+    with pytest.raises(DataError, match="cifar-10-binary.tar.gz failed its checksum"):
+        load_dataset("cifar10", data_dir=tmp_path, download=False)
+    monkeypatch.setattr(datasets, "_CIFAR_MD5", hashlib.md5(tar.read_bytes()).hexdigest())
+    train = load_dataset("cifar10", data_dir=tmp_path, download=False)
+    test = load_dataset("cifar10", data_dir=tmp_path, split="test", download=False)
+    assert train.images.shape == (20, 3, 32, 32) and len(test) == 4
+    assert train.labels.max() < 10 and train.class_names[0] == "airplane"

@@ -187,7 +187,9 @@ def load_cifar10(root: Path, split: str, download: bool) -> ImageDataset:
                 member = tar.extractfile(f"cifar-10-batches-bin/{name}")
                 records.append(np.frombuffer(member.read(), np.uint8).reshape(-1, 3073))
     except (tarfile.TarError, KeyError, EOFError, OSError, ValueError) as e:
-        raise DataError(f"{tar_path} is truncated or corrupt ({e}); delete it and download again")
+        raise DataError(
+            f"{tar_path} is truncated or corrupt ({e}); delete it and download it again"
+        ) from None
     data = np.concatenate(records)
     images = torch.from_numpy(data[:, 1:].reshape(-1, 3, 32, 32).copy())
     return ImageDataset("cifar10", images, torch.from_numpy(data[:, 0].astype(np.int64)),

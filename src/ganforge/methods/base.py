@@ -1,4 +1,4 @@
-"""What a GAN method is: its networks and how their losses are computed. The Trainer does the rest."""
+"""A GAN method: its networks and how their losses are computed; the Trainer does the rest."""
 
 from __future__ import annotations
 

@@ -55,7 +55,8 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """image -> strided convs (LeakyReLU 0.2, batch norm after the first) -> base x base -> logit."""
+    """image -> strided convs (LeakyReLU 0.2, batch norm after the first) -> base x base -> logit.
+    """
 
     def __init__(self, img_channels: int = 1, img_size: int = 28, width: int = 64) -> None:
         super().__init__()

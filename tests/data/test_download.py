@@ -1,0 +1,32 @@
+import hashlib
+
+import pytest
+
+from ganforge.data.download import fetch
+from ganforge.errors import DataError
+
+
+def test_fetch_verifies_and_renames_into_place(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"mnist bytes" * 100)
+    dest = tmp_path / "out" / "file.gz"
+    fetch([src.as_uri()], dest, md5=hashlib.md5(src.read_bytes()).hexdigest())
+    assert dest.read_bytes() == src.read_bytes()
+    assert not list(dest.parent.glob("*.part"))
+
+
+def test_fetch_with_bad_checksum_leaves_nothing_behind(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"tampered")
+    dest = tmp_path / "out" / "file.gz"
+    with pytest.raises(DataError, match="could not download file.gz.*failed its checksum"):
+        fetch([src.as_uri()], dest, md5="0" * 32)
+    assert not dest.exists() and not list(dest.parent.glob("*"))
+
+
+def test_fetch_tries_the_next_mirror(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"ok")
+    dest = tmp_path / "file"
+    fetch([(tmp_path / "missing").as_uri(), src.as_uri()], dest)
+    assert dest.read_bytes() == b"ok"

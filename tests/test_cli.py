@@ -14,7 +14,7 @@ def run(capsys, *argv):
     [
         (["train", "--method", "nope"], "unknown method 'nope'; choose one of: dcgan, gan"),
         (["train", "--dataset", "nope"], "choose one of: cifar10, digits, fake, fashion-mnist, "
-                                         "mnist, folder:PATH"),
+                                         "mnist, stacked-mnist, folder:PATH"),
         (["train", "--device", "tpu"], "unknown device 'tpu'; choose one of: auto, cpu, cuda"),
         (["train", "--precision", "fp8"], "unknown precision 'fp8'"),
         (["train", "--g-loss", "hinge"], "unknown generator loss 'hinge'"),

@@ -1,4 +1,4 @@
-"""The ``ganforge`` command: train, sample."""
+"""The ``ganforge`` command: train, sample, eval."""
 
 from __future__ import annotations
 
@@ -70,6 +70,18 @@ def _add_train(sub) -> None:
     p.add_argument("--sample-every", type=int, default=S, help=f"(default: {_D.sample_every})")
     p.add_argument("--checkpoint-every", type=int, default=S,
                    help=f"(default: {_D.checkpoint_every})")
+    p.add_argument("--eval-every", type=int, default=S, metavar="N",
+                   help="compute --eval-metrics every N steps (and at the end) on samples of the "
+                   "sampling generator (EMA if kept); rows go to metrics.jsonl (default: off)")
+    p.add_argument("--eval-metrics", default=S, metavar="LIST",
+                   help="comma-separated metric names (see `ganforge eval --help`; default: "
+                   "mnist-fid,mnist-is for digit data sets, stacked-modes for stacked-mnist, "
+                   "else fid)")
+    p.add_argument("--eval-n", type=int, default=S,
+                   help=f"images generated per evaluation (default: {_D.eval_n})")
+    p.add_argument("--best-metric", default=S, metavar="VALUE",
+                   help="keep checkpoint-best.safetensors by this value, e.g. mnist_fid (lower "
+                   "is better) or stacked_modes (higher is better) (default: off)")
     p.add_argument("--resume", metavar="RUN_DIR", default=S,
                    help="continue RUN_DIR exactly where it stopped (with --steps: to that total)")
     p.add_argument("--dry-run", action="store_true",
@@ -87,6 +99,53 @@ def _add_sample(sub) -> None:
     p.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
 
 
+def _metric_help() -> str:
+    from ganforge.metrics import METRICS
+
+    lines = ["metrics (and the values they report; --best-metric takes one of those):"]
+    for name in sorted(METRICS):
+        metric = METRICS[name]
+        values = ", ".join(f"{k} ({v} is better)" for k, v in metric.better.items())
+        lines += [f"  {name:<14} {metric.description}", f"  {'':<14} -> {values}"]
+    return "\n".join(lines)
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser(
+        "eval", help="compute metrics of a trained run or of image files",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Compute metrics of generated images against real ones, print a table and\n"
+                    "write metrics.json. Images come from a run directory (RUN_DIR or --fake), an\n"
+                    "image folder, an .npz file (key images or arr_0; NHWC or NCHW, uint8 or\n"
+                    "float in [0, 1]) or a data set NAME[:SPLIT] (mnist, mnist:test, digits,\n"
+                    "stacked-mnist, ...).",
+        epilog=_metric_help(),
+    )
+    p.add_argument("run_dir", nargs="?", default=None, metavar="RUN_DIR",
+                   help="a run directory written by `ganforge train`: n images are generated "
+                   "(EMA weights when kept) and compared with its training data")
+    p.add_argument("--fake", default=None, metavar="PATH",
+                   help="generated images: a run directory, image folder, .npz or data set")
+    p.add_argument("--real", default=None, metavar="SPEC",
+                   help="real images: image folder, .npz or data set NAME[:SPLIT] (default with "
+                   "RUN_DIR: the run's data set, train split, at the run's image size)")
+    p.add_argument("--metrics", default=None, metavar="LIST",
+                   help="comma-separated metric names (default: mnist-fid,mnist-is for digit "
+                   "data sets, stacked-modes for stacked-mnist, else fid)")
+    p.add_argument("--n", type=int, default=10_000,
+                   help="images per side; real sets smaller than this are used whole "
+                   "(default: 10000)")
+    p.add_argument("--data-dir", default=None,
+                   help="where data sets live (default: the run's, else $GANFORGE_DATA)")
+    p.add_argument("--device", default="auto",
+                   help=f"one of: {', '.join(DEVICES)} (default: auto)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated noise (default: 0)")
+    p.add_argument("--out", default=None,
+                   help="JSON file to write (default: RUN_DIR/metrics.json, else metrics.json)")
+    p.add_argument("--cache-dir", default=None,
+                   help="real-data statistics cache (default: ~/.cache/ganforge/stats)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ganforge import __version__
 
@@ -96,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(sub)
     _add_sample(sub)
+    _add_eval(sub)
     return parser
 
 
@@ -143,7 +203,74 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample}
+def format_table(values: dict) -> str:
+    """An aligned two-column table of metric values (lists, such as histograms, on one line)."""
+    from ganforge.metrics.registry import metric_direction
+
+    def show(v) -> str:
+        if isinstance(v, float):
+            return f"{v:.4f}" if abs(v) < 1e5 else f"{v:.6g}"
+        if isinstance(v, list):
+            return " ".join(str(x) for x in v)
+        return str(v)
+
+    rows = [("metric", "value", "better")] + [
+        (k, show(v), metric_direction(k) or "") for k, v in values.items()]
+    name_width = max(len(r[0]) for r in rows)
+    # Numbers are right-aligned on the widest number; a histogram simply runs on.
+    value_width = max(len(show(v)) for v in [*values.values(), "value"] if not isinstance(v, list))
+    return "\n".join(f"{k:<{name_width}}  {v:>{value_width}}  {b}".rstrip() for k, v, b in rows)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ganforge import __version__
+    from ganforge.config import resolve_device, write_json
+    from ganforge.errors import GanforgeError
+    from ganforge.metrics.evaluate import Evaluator, default_metrics
+    from ganforge.metrics.sources import load_source, run_data, source_kind
+
+    if (args.run_dir is None) == (args.fake is None):
+        raise GanforgeError("give a RUN_DIR or --fake PATH (one of them)")
+    if args.n < 1:
+        raise GanforgeError(f"--n must be at least 1, got {args.n}")
+    fake_spec = args.run_dir or args.fake
+    run = run_data(fake_spec) if source_kind(fake_spec) == "run" else None
+    if args.real is not None:
+        source_kind(args.real)
+    data_dir = args.data_dir or (run["data_dir"] if run else None)
+    image_size = run["image_size"] if run else None
+    real_spec = args.real or (run["dataset"] if run else None)
+    evaluator = Evaluator(args.metrics or default_metrics(run["dataset"] if run else None),
+                          device=resolve_device(args.device), cache_dir=args.cache_dir)
+    evaluator.check_sample_counts(args.n, args.n)
+    if evaluator.needs_real and real_spec is None:
+        needs = ", ".join(m.name for m in evaluator.metrics if m.needs_real)
+        raise GanforgeError(f"{needs} compare with real images; give --real PATH")
+    extractors = evaluator.extractor_hashes()  # loads the networks: missing weights fail here
+    fake = load_source(fake_spec, args.n, seed=args.seed, device=args.device, data_dir=data_dir,
+                       image_size=image_size)
+    real = (load_source(real_spec, args.n, data_dir=data_dir, image_size=image_size)
+            if evaluator.needs_real else None)
+    values = evaluator(fake.images, real.images if real else None, real.id if real else "")
+    report = {
+        "metrics": values,
+        "fake": {**fake.info, "num_images": len(fake.images)},
+        "real": {**real.info, "id": real.id, "num_images": len(real.images)} if real else None,
+        "extractors": extractors,
+        "ganforge_version": __version__,
+    }
+    out = Path(args.out) if args.out else Path(args.run_dir or ".") / "metrics.json"
+    write_json(out, report)
+    print(f"fake: {fake_spec} ({len(fake.images)} images)"
+          + (f"; real: {real_spec} ({len(real.images)} images)" if real else ""))
+    print(format_table(values))
+    print(f"wrote {out}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

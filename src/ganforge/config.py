@@ -50,6 +50,14 @@ class TrainConfig:
     sample_every: int = 500
     checkpoint_every: int = 1000
     n_samples: int = 64
+    # Periodic evaluation: every eval_every steps compute eval_metrics (comma-separated names of
+    # ganforge.metrics.METRICS; None: the data set's default) on eval_n samples of the sampling
+    # generator, and keep checkpoint-best.safetensors by best_metric (a value name such as
+    # "mnist_fid"; its registered direction says whether lower or higher is better).
+    eval_every: int | None = None
+    eval_metrics: str | None = None
+    eval_n: int = 2000
+    best_metric: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,7 +147,31 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise GanforgeError(f"--ema is a decay in (0, 1), e.g. 0.999; got {cfg.ema}")
     if cfg.image_size is not None and cfg.image_size < 4:
         raise GanforgeError(f"--image-size must be at least 4, got {cfg.image_size}")
+    validate_evaluation(cfg)
     return cfg
+
+
+def validate_evaluation(cfg: TrainConfig) -> None:
+    """Check the periodic-evaluation fields before any training time is spent."""
+    from ganforge.metrics.evaluate import check_sample_counts, default_metrics, parse_metrics
+
+    if cfg.eval_every is None:
+        for name in ("eval_metrics", "best_metric"):
+            if getattr(cfg, name) is not None:
+                raise GanforgeError(f"--{name.replace('_', '-')} needs --eval-every N")
+        return
+    for name in ("eval_every", "eval_n"):
+        if getattr(cfg, name) < 1:
+            raise GanforgeError(f"--{name.replace('_', '-')} must be at least 1, got "
+                                f"{getattr(cfg, name)}")
+    metrics = parse_metrics(cfg.eval_metrics or default_metrics(cfg.dataset))
+    check_sample_counts(metrics, cfg.eval_n)
+    if cfg.best_metric is not None:
+        directions = {k: v for m in metrics for k, v in m.better.items()}
+        if cfg.best_metric not in directions:
+            choices = ", ".join(f"{k} ({v} is better)" for k, v in directions.items())
+            raise GanforgeError(f"--best-metric {cfg.best_metric!r} is not computed by the "
+                                f"evaluation metrics; choose one of: {choices}")
 
 
 def with_method_defaults(method: str, **overrides: Any) -> TrainConfig:

@@ -14,13 +14,15 @@ from PIL import Image, UnidentifiedImageError
 from ganforge.data.dataset import ImageDataset, resize_images
 from ganforge.data.download import check_digest, fetch
 from ganforge.data.idx import parse_idx, read_bytes
+from ganforge.data.stacked_mnist import stack_digits
 from ganforge.errors import DataError, GanforgeError
 from ganforge.registry import Registry
 
 Loader = Callable[..., ImageDataset]
 DATASETS: Registry[Loader] = Registry("dataset")
 # The size a data set is trained at when the user does not choose one.
-DEFAULT_IMAGE_SIZE = {"digits": 16, "mnist": 28, "fashion-mnist": 28, "cifar10": 32, "fake": 28}
+DEFAULT_IMAGE_SIZE = {"digits": 16, "mnist": 28, "fashion-mnist": 28, "cifar10": 32, "fake": 28,
+                      "stacked-mnist": 28}
 FOLDER_PREFIX = "folder:"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
@@ -162,6 +164,23 @@ def load_fashion_mnist(root: Path, split: str, download: bool) -> ImageDataset:
     """Fashion-MNIST (Xiao et al. 2017): Zalando's 28x28 clothing images in MNIST's format."""
     return _load_idx_dataset("fashion-mnist", _FASHION_FILES, _FASHION_CLASSES, root, split,
                              download)
+
+
+# Stacked MNIST images per split, and the seed that fixes which digits are stacked.
+STACKED_MNIST_SIZE = {"train": 60_000, "test": 10_000}
+_STACKED_MNIST_SEED = {"train": 0, "test": 1}
+
+
+@DATASETS.register("stacked-mnist")
+def load_stacked_mnist(root: Path, split: str, download: bool) -> ImageDataset:
+    """Stacked MNIST (Metz et al. 2017): 3 independent MNIST digits of the split as RGB channels.
+
+    60,000 train / 10,000 test images, the same ones on every call (seed 0 / 1); label
+    ``100 * d_R + 10 * d_G + d_B``, class names ``000`` to ``999``.
+    """
+    mnist = load_mnist(root, split, download)
+    return stack_digits(mnist.images, mnist.labels, STACKED_MNIST_SIZE[split],
+                        _STACKED_MNIST_SEED[split])
 
 
 _CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"

@@ -1,10 +1,13 @@
 """Evaluation metrics: FID, IS, KID, precision/recall, density/coverage and their networks.
 
-Importing the package registers the standard metrics (``fid``, ``is``, ``kid``, ``pr``, ``dc``)
-in :data:`METRICS`; see :mod:`ganforge.metrics.builtin`.
+Importing the package registers the standard metrics (``fid``, ``is``, ``kid``, ``pr``, ``dc``;
+see :mod:`ganforge.metrics.builtin`) and the MNIST domain metrics (``mnist-fid``, ``mnist-is``,
+``mnist-classes``, ``stacked-modes``; see :mod:`ganforge.metrics.domain_metrics`) in
+:data:`METRICS`. :func:`ganforge.metrics.evaluate.evaluate` runs any of them on image sets.
 """
 
 from ganforge.metrics import builtin as _builtin  # noqa: F401  (registers the metrics)
+from ganforge.metrics import domain_metrics as _domain_metrics  # noqa: F401  (registers more)
 from ganforge.metrics.cache import cache_path, cached_statistics, statistics_key
 from ganforge.metrics.errors import MetricError
 from ganforge.metrics.extractor import (

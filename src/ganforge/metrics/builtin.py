@@ -9,6 +9,9 @@ name       returns                                      reads
 ``pr``     ``precision``, ``recall``                    real and fake ``pool``
 ``dc``     ``density``, ``coverage``                    real and fake ``pool``
 =========  ===========================================  =====================================
+
+All read Inception-v3 features. The MNIST domain metrics (``mnist-fid``, ``mnist-is``,
+``mnist-classes``, ``stacked-modes``) are registered by :mod:`ganforge.metrics.domain_metrics`.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ def gaussian_statistics(features: Features | None, side: str) -> tuple[np.ndarra
     return feature_statistics(_require(features, "pool", side, "FID"))
 
 
-@register_metric("fid", needs_real=("stats",), needs_fake=("stats",))
+@register_metric("fid", needs_real=("stats",), needs_fake=("stats",), better={"fid": "lower"},
+                 min_samples=lambda **_: 2)
 def fid(
     real: Features | None, fake: Features, method: TraceSqrtMethod = "cholesky"
 ) -> dict[str, float]:
@@ -48,14 +52,16 @@ def fid(
     return {"fid": frechet_distance(mu_r, sigma_r, mu_f, sigma_f, method=method)}
 
 
-@register_metric("is", needs_real=(), needs_fake=("logits",))
+@register_metric("is", needs_real=(), needs_fake=("logits",), better={"is_mean": "higher"},
+                 min_samples=lambda splits=10, **_: splits)
 def is_(real: Features | None, fake: Features, splits: int = 10) -> dict[str, float]:
     """Inception Score (Salimans et al., 2016) of the fake samples; higher is better."""
     mean, std = inception_score(_require(fake, "logits", "fake", "IS"), splits=splits)
     return {"is_mean": mean, "is_std": std}
 
 
-@register_metric("kid", needs_real=("pool",), needs_fake=("pool",))
+@register_metric("kid", needs_real=("pool",), needs_fake=("pool",), better={"kid_mean": "lower"},
+                 min_samples=lambda subset_size=1000, **_: subset_size)
 def kid(
     real: Features | None,
     fake: Features,
@@ -74,7 +80,9 @@ def kid(
     return {"kid_mean": mean, "kid_std": std}
 
 
-@register_metric("pr", needs_real=("pool",), needs_fake=("pool",))
+@register_metric("pr", needs_real=("pool",), needs_fake=("pool",),
+                 better={"precision": "higher", "recall": "higher"},
+                 min_samples=lambda k=3, **_: k + 1)
 def pr(real: Features | None, fake: Features, k: int = 3) -> dict[str, float]:
     """Improved precision and recall (Kynkäänniemi et al., 2019); higher is better."""
     p, r = precision_recall(
@@ -85,7 +93,9 @@ def pr(real: Features | None, fake: Features, k: int = 3) -> dict[str, float]:
     return {"precision": p, "recall": r}
 
 
-@register_metric("dc", needs_real=("pool",), needs_fake=("pool",))
+@register_metric("dc", needs_real=("pool",), needs_fake=("pool",),
+                 better={"density": "higher", "coverage": "higher"},
+                 min_samples=lambda k=5, **_: k + 1)
 def dc(real: Features | None, fake: Features, k: int = 5) -> dict[str, float]:
     """Density and coverage (Naeem et al., 2020); higher is better."""
     d, c = density_coverage(

@@ -28,6 +28,13 @@ from ganforge.metrics.errors import MetricError
 CACHE_FORMAT = "ganforge-feature-stats-v1"
 
 
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/ganforge/stats`` (``~/.cache/ganforge/stats`` by default), beside the
+    weights folder of :func:`ganforge.metrics.inception.weights_dirs`."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "ganforge" / "stats"
+
+
 def statistics_key(dataset_id: str, extractor_hash: str, **details: Any) -> str:
     """A stable key for one data set seen through one extractor.
 

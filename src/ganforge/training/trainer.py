@@ -3,7 +3,8 @@
 Algorithm 1 of Goodfellow et al. 2014: ``d_steps`` discriminator updates, then one generator
 update. The Trainer owns everything around the method's two losses: optimisers, gradient
 toggling, mixed precision, EMA, logging without per-step host syncs, sample grids with a fixed
-noise batch, atomic checkpoints, exact resume and the NaN guard.
+noise batch, atomic checkpoints, exact resume and the NaN guard; with ``eval_every`` it also
+computes metrics and keeps the best checkpoint (:mod:`ganforge.training.evaluation`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
     """Fill fields left as None from the method's defaults (e.g. its backbone)."""
     defaults = METHODS.get(cfg.method).defaults
     filled = {k: v for k, v in defaults.items() if getattr(cfg, k, None) is None}
+    if cfg.eval_every is not None and cfg.eval_metrics is None:
+        from ganforge.metrics.evaluate import default_metrics
+
+        filled["eval_metrics"] = default_metrics(cfg.dataset)
     return cfg.replace(**filled) if filled else cfg
 
 
@@ -81,6 +86,12 @@ class Trainer:
         self.step = 0
         self.last_checkpoint_step: int | None = None
         self.run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg)
+        self.evaluation = None
+        if cfg.eval_every is not None:
+            # Imported here: the metrics stack (scipy, feature networks) is only needed for it.
+            from ganforge.training.evaluation import PeriodicEvaluation
+
+            self.evaluation = PeriodicEvaluation(cfg, dataset, self.device)
         self._log: RunLog | None = None
         self._reset_log_sums()
 
@@ -219,6 +230,8 @@ class Trainer:
             "scalers": {g: s.state_dict() for g, s in self.scalers.items()},
             "ganforge_version": __version__,
         }
+        if self.evaluation is not None:
+            state["evaluation"] = self.evaluation.state_dict()
         return tensors, state
 
     def save(self) -> Path:
@@ -229,6 +242,16 @@ class Trainer:
         write_json(self.run_dir / "state.json", state)
         self.last_checkpoint_step = self.step
         return path
+
+    def evaluate(self) -> dict:
+        """Metrics of the sampling generator now (a row of metrics.jsonl); when ``best_metric``
+        improved, the whole training state is also written to checkpoint-best.safetensors."""
+        from ganforge.training.evaluation import BEST_CHECKPOINT
+
+        row, improved = self.evaluation.run(self.step, self.method, self.sampling_G)
+        if improved:
+            ckpt.save_checkpoint(self.run_dir / BEST_CHECKPOINT, *self.state_tensors_and_json())
+        return row
 
     def load_state(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
         method_keys = set(self.method.state_dict())
@@ -248,6 +271,8 @@ class Trainer:
         torch.set_rng_state(tensors["rng.cpu"])
         if self.device.type == "cuda" and "rng.cuda" in tensors:
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+        if self.evaluation is not None and "evaluation" in state:
+            self.evaluation.load_state_dict(state["evaluation"])
         self.step = state["step"]
         self.last_checkpoint_step = self.step
         self._reset_log_sums()
@@ -285,6 +310,8 @@ class Trainer:
         })
         resumed = self.step if self.step > 0 else None
         self._log = RunLog(self.run_dir / "log.jsonl", resume_step=resumed)
+        if self.evaluation is not None:
+            self.evaluation.open(self.run_dir, resumed)
 
     # ---- the loop ------------------------------------------------------------------------------
 
@@ -302,13 +329,18 @@ class Trainer:
                 self.train_step()
                 bar.update(1)
                 at_checkpoint = self.step % cfg.checkpoint_every == 0 or self.step == end
-                if self.step % cfg.log_every == 0 or at_checkpoint:
+                at_eval = (self.evaluation is not None
+                           and self.evaluation.due(self.step, self.total_steps))
+                # Checkpoints and evaluations come after the NaN guard has read the losses.
+                if self.step % cfg.log_every == 0 or at_checkpoint or at_eval:
                     row = self.flush_logs()
                     if row is not None:
                         bar.set_postfix(d_loss=f"{row['d_loss']:.3f}",
                                         g_loss=f"{row['g_loss']:.3f}")
                 if self.step % cfg.sample_every == 0:
                     self.save_samples(self.run_dir / "samples" / f"step_{self.step:06d}.png")
+                if at_eval:
+                    self.evaluate()
                 if at_checkpoint:
                     self.save()
         except KeyboardInterrupt:

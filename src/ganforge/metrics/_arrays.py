@@ -10,28 +10,25 @@ from ganforge.metrics.errors import MetricError
 ArrayLike = np.ndarray | torch.Tensor
 
 
-def as_float64_matrix(x: ArrayLike, name: str) -> np.ndarray:
-    """Return ``x`` as a finite float64 numpy array of shape (N, D), or raise MetricError."""
+def _as_float64(x: ArrayLike, name: str, ndim: int, shape_name: str) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         x = x.detach().to("cpu", torch.float64).numpy()
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise MetricError(f"{name} must be a 2-D array (samples, features); got shape {x.shape}")
+    if x.ndim != ndim:
+        raise MetricError(f"{name} must be a {shape_name}; got shape {x.shape}")
     if not np.isfinite(x).all():
         raise MetricError(f"{name} contain NaN or inf values; the generator may have diverged")
     return x
 
 
+def as_float64_matrix(x: ArrayLike, name: str) -> np.ndarray:
+    """Return ``x`` as a finite float64 numpy array of shape (N, D), or raise MetricError."""
+    return _as_float64(x, name, 2, "2-D array (samples, features)")
+
+
 def as_float64_vector(x: ArrayLike, name: str) -> np.ndarray:
     """Return ``x`` as a finite float64 numpy array of shape (D,), or raise MetricError."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().to("cpu", torch.float64).numpy()
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 1:
-        raise MetricError(f"{name} must be a 1-D vector; got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise MetricError(f"{name} contains NaN or inf values")
-    return x
+    return _as_float64(x, name, 1, "1-D vector")
 
 
 def as_float64_tensor(x: ArrayLike, name: str, device: torch.device | str | None) -> torch.Tensor:

@@ -30,3 +30,17 @@ def test_fetch_tries_the_next_mirror(tmp_path):
     dest = tmp_path / "file"
     fetch([(tmp_path / "missing").as_uri(), src.as_uri()], dest)
     assert dest.read_bytes() == b"ok"
+
+
+def test_fetch_checks_a_sha256_prefix_and_is_atomic(tmp_path):
+    payload = b"not really inception weights" * 1000
+    source = tmp_path / "src.bin"
+    source.write_bytes(payload)
+    prefix = hashlib.sha256(payload).hexdigest()[:8]
+    dest = tmp_path / "out" / "w.pth"
+    with pytest.raises(DataError, match="sha256"):
+        fetch([source.as_uri()], dest, sha256_prefix="00000000" if prefix != "00000000" else "1")
+    assert list(dest.parent.glob("*")) == []  # neither dest nor a .part file
+    assert fetch([source.as_uri()], dest, sha256_prefix=prefix) == dest
+    assert dest.read_bytes() == payload
+    assert list(dest.parent.glob("*.part")) == []

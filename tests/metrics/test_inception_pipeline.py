@@ -6,7 +6,6 @@ exercised with file:// URLs.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -211,20 +210,6 @@ def test_failed_download_is_one_line_and_leaves_nothing(
     assert "\n" not in message and "could not be downloaded" in message
     assert str(weights_env / inc.FID_WEIGHTS_FILENAME) in message
     assert list(weights_env.glob("*")) == []
-
-
-def test_download_checks_sha256_prefix_and_is_atomic(tmp_path: Path) -> None:
-    payload = b"not really inception weights" * 1000
-    source = tmp_path / "src.bin"
-    source.write_bytes(payload)
-    prefix = hashlib.sha256(payload).hexdigest()[:8]
-    dest = tmp_path / "out" / "w.pth"
-    with pytest.raises(MetricError, match="sha256"):
-        inc.download_file(source.as_uri(), dest, "00000000" if prefix != "00000000" else "1")
-    assert list(dest.parent.glob("*")) == []  # neither dest nor a .part file
-    assert inc.download_file(source.as_uri(), dest, prefix) == dest
-    assert dest.read_bytes() == payload
-    assert list(dest.parent.glob("*.part")) == []
 
 
 def test_weights_dir_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

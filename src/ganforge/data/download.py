@@ -25,16 +25,21 @@ def file_digest(path: Path, algorithm: str = "md5", data: bytes | None = None) -
     return h.hexdigest()
 
 
-def check_digest(path: Path, expected: str, algorithm: str = "md5", data: bytes | None = None):
+def check_digest(path: Path, expected: str, algorithm: str = "md5", data: bytes | None = None,
+                 prefix: bool = False):
+    """Raise DataError unless the digest equals ``expected`` (or starts with it, for ``prefix``:
+    torch hub names weight files by the first hex digits of their sha256)."""
     actual = file_digest(path, algorithm, data)
-    if actual != expected:
+    if not (actual.startswith(expected.lower()) if prefix else actual == expected):
         raise DataError(
             f"{path} failed its checksum ({algorithm} {actual}, expected {expected}); "
             "delete it and download it again, or point --data-dir at a good copy"
         )
 
 
-def fetch(urls: list[str], dest: Path, md5: str | None = None) -> Path:
+def fetch(
+    urls: list[str], dest: Path, md5: str | None = None, sha256_prefix: str | None = None
+) -> Path:
     """Fetch the first URL that answers into ``dest``, verified, via a temp file and a rename."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -52,6 +57,8 @@ def fetch(urls: list[str], dest: Path, md5: str | None = None) -> Path:
                         bar.update(len(chunk))
             if md5 is not None:
                 check_digest(part, md5)
+            if sha256_prefix is not None:
+                check_digest(part, sha256_prefix, "sha256", prefix=True)
             os.replace(part, dest)
             return dest
         except (urllib.error.URLError, OSError, DataError) as e:

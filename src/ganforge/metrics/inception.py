@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +41,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.data.download import fetch
+from ganforge.errors import DataError
 from ganforge.metrics.errors import MetricError
 
 FID_WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
@@ -308,34 +308,6 @@ def find_fid_weights() -> Path | None:
     return None
 
 
-def download_file(url: str, dest: Path, sha256_prefix: str, timeout: float = 60.0) -> Path:
-    """Download ``url`` to ``dest`` atomically, refusing it unless its sha256 starts as given.
-
-    Bytes go to a ``.part`` file in the destination folder and are renamed over ``dest`` with
-    ``os.replace`` only after the hash matched, so a crash or a bad download never leaves a
-    truncated file under the final name.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-        got = digest.hexdigest()
-        if not got.startswith(sha256_prefix.lower()):
-            raise MetricError(
-                f"download from {url} has sha256 {got[:16]}..., expected {sha256_prefix}...: "
-                "corrupt or wrong file, not saved"
-            )
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
-
-
 def resolve_fid_weights(path: str | os.PathLike[str] | None = None, download: bool = True) -> Path:
     """Path of the FID Inception weights: ``path``, else the weights dir, else a fresh download.
 
@@ -360,16 +332,12 @@ def resolve_fid_weights(path: str | os.PathLike[str] | None = None, download: bo
     )
     if not download:
         raise MetricError(f"FID Inception weights not found; {where}")
-    errors: list[str] = []
-    for url in FID_WEIGHTS_MIRRORS:
-        try:
-            return download_file(url, target, FID_WEIGHTS_SHA256_PREFIX)
-        except (OSError, MetricError) as exc:
-            errors.append(f"{url.split('/')[2]}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
-    raise MetricError(
-        f"FID Inception weights not found and could not be downloaded ({'; '.join(errors)}); "
-        + where
-    )
+    try:
+        return fetch(list(FID_WEIGHTS_MIRRORS), target, sha256_prefix=FID_WEIGHTS_SHA256_PREFIX)
+    except DataError as exc:
+        raise MetricError(
+            f"FID Inception weights not found and could not be downloaded ({exc}); {where}"
+        ) from None
 
 
 def load_fid_inception(

@@ -12,7 +12,8 @@ def run(capsys, *argv):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["train", "--method", "nope"], "unknown method 'nope'; choose one of: dcgan, gan"),
+        (["train", "--method", "nope"], "unknown method 'nope'; choose one of: acgan, cgan, "
+                                        "dcgan, gan, infogan"),
         (["train", "--dataset", "nope"], "choose one of: cifar10, digits, fake, fashion-mnist, "
                                          "mnist, stacked-mnist, folder:PATH"),
         (["train", "--device", "tpu"], "unknown device 'tpu'; choose one of: auto, cpu, cuda"),
@@ -39,7 +40,7 @@ def test_help_lists_choices_and_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     out = capsys.readouterr().out
-    for text in ["dcgan, gan", "digits", "folder:PATH", "(default: 64)", "--d-steps",
+    for text in ["dcgan, gan, infogan", "digits", "folder:PATH", "(default: 64)", "--d-steps",
                  "--resume", "auto, cpu, cuda"]:
         assert text in out
 
@@ -57,8 +58,34 @@ def test_train_resume_and_sample_end_to_end(capsys, tmp_path):
                           *common)
     assert code == 0 and "trained 2 steps" in stdout
     code, _, err = run(capsys, "train", "--resume", str(out), "--lr", "1")
-    assert code == 2 and "only --steps may change" in err
+    assert code == 2 and "only --steps and --device may change, not --lr" in err
     code, stdout, _ = run(capsys, "train", "--resume", str(out), "--steps", "3")
     assert code == 0 and "trained 3 steps" in stdout
     code, stdout, _ = run(capsys, "sample", str(out), "--n", "9", "--out", str(tmp_path / "g.png"))
     assert code == 0 and (tmp_path / "g.png").exists()
+
+
+def test_method_options_reach_the_config(capsys):
+    code, out, _ = run(capsys, "train", "--method", "infogan", "--codes", "cat:5,cont:3",
+                       "--info-weight", "0.5", "--dry-run")
+    assert code == 0 and '"codes": "cat:5,cont:3"' in out and '"info_weight": 0.5' in out
+    assert '"lr_g": 0.001' in out and '"latent_dim": 62' in out  # the paper's MNIST setting
+    code, _, err = run(capsys, "train", "--method", "dcgan", "--codes", "cat:10", "--dry-run")
+    assert code == 2 and "--codes does not apply to this method (it is an option of infogan)" in err
+
+
+def test_sample_pictures_of_a_conditional_run(capsys, tmp_path):
+    out = tmp_path / "run"
+    common = ["--dataset", "digits", "--image-size", "8", "--batch-size", "8", "--device", "cpu"]
+    assert run(capsys, "train", "--method", "infogan", "--steps", "2", "--out", str(out),
+               *common)[0] == 0
+    for flags, name in [(["--per-class", "3"], "classes.png"), (["--sweep", "cont:0"], "s.png"),
+                        (["--latent-grid", "4"], "g.png"), (["--interpolate", "4"], "i.png"),
+                        (["--walk", "2", "--steps", "2"], "w.gif"), (["--class", "3"], "c.png")]:
+        code, stdout, err = run(capsys, "sample", str(out), *flags, "--out", str(tmp_path / name))
+        assert code == 0, err
+        assert (tmp_path / name).stat().st_size > 0 and "wrote" in stdout
+    code, _, err = run(capsys, "sample", str(out), "--class", "10")
+    assert code == 2 and "code value 10 does not exist" in err
+    code, _, err = run(capsys, "sample", str(out), "--sweep", "cont:5")
+    assert code == 2 and "unknown code 'cont:5'" in err

@@ -86,17 +86,64 @@ def _add_train(sub) -> None:
                    help="continue RUN_DIR exactly where it stopped (with --steps: to that total)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the resolved configuration and exit")
+    _add_method_options(p, METHODS)
+
+
+OPTION_PREFIX = "option:"
+
+
+def _add_method_options(p: argparse.ArgumentParser, methods) -> None:
+    """Each method's own options (Method.options) as flags, stored into TrainConfig.extra."""
+    group = p.add_argument_group("method options (only the methods named take them)")
+    owners: dict[str, list[str]] = {}
+    options = {}
+    for name, method in methods.items():
+        for option in method.options:
+            owners.setdefault(option.name, []).append(name)
+            options.setdefault(option.name, option)
+    for name, option in options.items():
+        choices = f"one of: {', '.join(map(str, option.choices))}; " if option.choices else ""
+        group.add_argument(option.flag, dest=OPTION_PREFIX + name, type=option.type,
+                           default=argparse.SUPPRESS, metavar=name.split("_")[-1].upper(),
+                           help=f"[{', '.join(owners[name])}] {option.help} ({choices}"
+                           f"default: {option.default})")
 
 
 def _add_sample(sub) -> None:
-    p = sub.add_parser("sample", help="draw a grid of samples from a trained run",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser(
+        "sample", help="draw samples, class grids, latent grids, code sweeps, interpolations",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Draw pictures from a trained run. Without a picture option: a grid of --n "
+                    "random samples. The picture options are exclusive.")
     p.add_argument("run_dir", help="a run directory written by `ganforge train`")
     p.add_argument("--n", type=int, default=64, help="number of samples")
-    p.add_argument("--out", default="samples.png", help="PNG file to write")
+    p.add_argument("--out", default="samples.png", help="PNG file to write (GIF for --walk)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise")
     p.add_argument("--nrow", type=int, default=None, help="images per row (default: square)")
     p.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
+    p.add_argument("--class", dest="cls", type=int, default=None, metavar="K",
+                   help="conditional models: draw --n samples of class K (InfoGAN: value K of "
+                   "the categorical code)")
+    pictures = p.add_mutually_exclusive_group()
+    pictures.add_argument("--per-class", type=int, default=None, metavar="N",
+                          help="conditional models: one labelled row per class, N samples each")
+    pictures.add_argument("--latent-grid", type=int, default=None, metavar="N",
+                          help="an even N x N grid over a 2-D latent space (a run trained with "
+                          "--latent-dim 2, or InfoGAN's two continuous codes) spanning --range")
+    pictures.add_argument("--sweep", default=None, metavar="CODE",
+                          help="InfoGAN: cont:I sweeps continuous code I over --range across "
+                          "columns, one row per categorical value; cat:I shows the values of "
+                          "categorical code I across columns")
+    pictures.add_argument("--interpolate", type=int, default=None, metavar="STEPS",
+                          help="rows of STEPS-image walks between random latents")
+    pictures.add_argument("--walk", type=int, default=None, metavar="KEYFRAMES",
+                          help="an animated GIF of a looping walk through KEYFRAMES latents")
+    p.add_argument("--range", dest="extent", type=float, default=None,
+                   help="half-width of --latent-grid (default 2.5) or --sweep (default 2)")
+    p.add_argument("--steps", type=int, default=10,
+                   help="columns of --sweep; frames per leg of --walk")
+    p.add_argument("--rows", type=int, default=8, help="rows of --interpolate")
+    p.add_argument("--mode", default="slerp", help="interpolation: linear or slerp")
 
 
 def _metric_help() -> str:
@@ -165,16 +212,21 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     fields = {k: v for k, v in vars(args).items() if k not in ("command", "dry_run", "resume")}
     if hasattr(args, "resume"):
-        extra = sorted(set(fields) - {"steps", "device"})
+        extra = sorted(k.removeprefix(OPTION_PREFIX) for k in set(fields) - {"steps", "device"})
         if extra:
             from ganforge.errors import GanforgeError
 
             raise GanforgeError(
-                f"--resume continues a run with its own config; only --steps may change, "
-                f"not --{extra[0].replace('_', '-')}"
+                f"--resume continues a run with its own config; only --steps and --device may "
+                f"change, not --{extra[0].replace('_', '-')}"
             )
-        trainer = Trainer.resume(args.resume, steps=fields.get("steps"))
+        trainer = Trainer.resume(args.resume, steps=fields.get("steps"),
+                                 device=fields.get("device"))
     else:
+        options = {k.removeprefix(OPTION_PREFIX): fields.pop(k) for k in list(fields)
+                   if k.startswith(OPTION_PREFIX)}
+        if options:
+            fields["extra"] = options
         cfg = validate(resolve(with_method_defaults(fields.pop("method", _D.method), **fields)))
         if args.dry_run:
             print(json.dumps(cfg.to_dict(), indent=2))
@@ -194,12 +246,41 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from ganforge.errors import GanforgeError
     from ganforge.inference import load
+    from ganforge.viz import save_image
 
-    if args.n < 1:
-        raise GanforgeError(f"--n must be at least 1, got {args.n}")
+    for name in ("n", "steps", "rows"):
+        if getattr(args, name) < 1:
+            raise GanforgeError(f"--{name} must be at least 1, got {getattr(args, name)}")
     model = load(args.run_dir, device=args.device)
-    path = model.save_grid(args.out, n=args.n, seed=args.seed, nrow=args.nrow)
-    print(f"wrote {args.n} samples from step {model.step} to {path}")
+    if args.walk is not None:
+        from ganforge.viz.scatter import save_gif
+
+        frames = model.walk(keyframes=args.walk, steps=args.steps, mode=args.mode, seed=args.seed)
+        path = save_gif(frames, args.out)
+        what = f"a {len(frames)}-frame walk through {args.walk} keyframes"
+    elif args.per_class is not None:
+        classes = [args.cls] if args.cls is not None else None
+        path = save_image(model.class_grid(args.per_class, classes, seed=args.seed), args.out)
+        what = f"{args.per_class} samples per class"
+    elif args.latent_grid is not None:
+        extent = args.extent if args.extent is not None else 2.5
+        picture = model.latent_grid(args.latent_grid, extent, seed=args.seed, cls=args.cls)
+        path = save_image(picture, args.out)
+        what = f"a {args.latent_grid}x{args.latent_grid} latent grid over +-{extent}"
+    elif args.sweep is not None:
+        extent = args.extent if args.extent is not None else 2.0
+        picture = model.code_sweep(args.sweep, steps=args.steps, extent=extent, seed=args.seed)
+        path = save_image(picture, args.out)
+        what = f"a sweep of {args.sweep}"
+    elif args.interpolate is not None:
+        picture = model.interpolation(args.rows, args.interpolate, args.mode, seed=args.seed)
+        path = save_image(picture, args.out)
+        what = f"{args.rows} {args.mode} interpolations"
+    else:
+        path = model.save_grid(args.out, n=args.n, seed=args.seed, nrow=args.nrow,
+                               classes=args.cls)
+        what = f"{args.n} samples" + (f" of class {args.cls}" if args.cls is not None else "")
+    print(f"wrote {what} from step {model.step} to {path}")
     return 0
 
 

@@ -116,7 +116,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     from ganforge.methods import METHODS
     from ganforge.models import ARCHITECTURES
 
-    METHODS.get(cfg.method)
+    METHODS.get(cfg.method).check_options(cfg.extra)
     if not cfg.dataset.startswith(FOLDER_PREFIX) and cfg.dataset not in DATASETS:
         raise GanforgeError(
             f"unknown dataset {cfg.dataset!r}; choose one of: {', '.join(dataset_names())}"

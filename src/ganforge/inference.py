@@ -14,6 +14,8 @@ from ganforge.methods import METHODS, DataSpec, Method
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.trainer import CONFIG_FILE, grid_scale
 from ganforge.viz import image_grid, save_image
+from ganforge.viz.annotate import labelled_grid
+from ganforge.viz.latent import even_grid, interpolate, loop_through
 
 
 def read_run_config(run_dir: Path) -> dict:
@@ -26,13 +28,18 @@ def read_run_config(run_dir: Path) -> dict:
     try:
         raw = json.loads(path.read_text())
         return {**raw, "config": TrainConfig.from_dict(raw["config"]),
-                "data_spec": DataSpec(**raw["data_spec"])}
+                "data_spec": DataSpec.from_dict(raw["data_spec"])}
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise GanforgeError(f"{path} is not a valid ganforge config ({e})") from None
 
 
 class Model:
-    """A trained generator ready to sample. Uses the EMA weights when the run kept them."""
+    """A trained generator ready to sample. Uses the EMA weights when the run kept them.
+
+    Images come back as float [n, C, H, W] in [0, 1]; the picture methods (``class_grid``,
+    ``latent_grid``, ``code_sweep``, ``interpolation``, ``walk``) return uint8 [C, H, W]
+    pictures with labelled rows, ready for :func:`ganforge.viz.save_image`.
+    """
 
     def __init__(self, method: Method, cfg: TrainConfig, run_dir: Path, step: int) -> None:
         self.method = method.eval()
@@ -44,22 +51,175 @@ class Model:
     def G(self) -> torch.nn.Module:
         return self.method.G
 
-    @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None) -> torch.Tensor:
-        """``n`` images as float [n, C, H, W] in [0, 1]."""
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        return self.method.sample(n, generator).add(1.0).div_(2.0).clamp_(0.0, 1.0)
+    @property
+    def scale(self) -> int:
+        return grid_scale(self.method.spec.img_size)
+
+    @property
+    def num_classes(self) -> int:
+        """Classes a condition can name: labels of cGAN/ACGAN, values of InfoGAN's first
+        categorical code; 0 for an unconditional generator."""
+        return getattr(self.method, "num_classes", 0)
+
+    def condition(self, classes) -> torch.Tensor:
+        """The method's condition for these class indices (or categorical code values)."""
+        if not hasattr(self.method, "condition_for"):
+            raise GanforgeError(
+                f"choosing a class needs a conditional model (cgan, acgan, or infogan's "
+                f"categorical code); this run is {self.cfg.method}")
+        return self.method.condition_for(classes)
+
+    def class_name(self, k: int) -> str:
+        if hasattr(self.method, "codes"):
+            return f"c={k}"
+        names = self.method.spec.class_names
+        return names[k] if names else str(k)
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in [0, 1] for given latent vectors."""
-        return self.G(z.to(self.method.device)).add(1.0).div_(2.0).clamp_(0.0, 1.0)
+    def _images(self, z: torch.Tensor, condition=None) -> torch.Tensor:
+        return self.method.run_G(z.to(self.method.device), condition).add(1.0).div_(2.0).clamp_(
+            0.0, 1.0)
+
+    @staticmethod
+    def _generator(seed: int | None) -> torch.Generator | None:
+        return torch.Generator().manual_seed(seed) if seed is not None else None
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None, classes=None) -> torch.Tensor:
+        """``n`` images; ``classes`` (an int or n of them) fixes the class of a conditional
+        model, otherwise classes or codes are drawn at random."""
+        condition = None
+        if classes is not None:
+            classes = torch.as_tensor(classes).reshape(-1)
+            condition = self.condition(classes.expand(n) if classes.numel() == 1 else classes)
+            if len(condition) != n:
+                raise GanforgeError(f"give one class or {n} of them, got {len(condition)}")
+        generator = self._generator(seed)
+        images = self.method.sample(n, generator, condition=condition)
+        return images.add(1.0).div_(2.0).clamp_(0.0, 1.0)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, condition=None) -> torch.Tensor:
+        """Images in [0, 1] for given latent vectors (and conditions, for conditional models)."""
+        return self._images(z, condition)
+
+    def _picture(self, images: torch.Tensor, nrow: int, rows=(), cols=(), title="") -> torch.Tensor:
+        return labelled_grid(to_uint8(images * 2 - 1), nrow=nrow, row_labels=rows,
+                             col_labels=cols, scale=self.scale, title=title)
 
     def save_grid(self, path: str | Path, n: int = 64, seed: int | None = 0,
-                  nrow: int | None = None) -> Path:
-        images = to_uint8(self.sample(n, seed) * 2 - 1)
-        return save_image(image_grid(images, nrow=nrow), path,
-                          grid_scale(self.method.spec.img_size))
+                  nrow: int | None = None, classes=None) -> Path:
+        images = to_uint8(self.sample(n, seed, classes) * 2 - 1)
+        return save_image(image_grid(images, nrow=nrow), path, self.scale)
+
+    def class_grid(self, per_class: int = 10, classes=None, seed: int = 0) -> torch.Tensor:
+        """One row per class (all classes unless ``classes`` names some), ``per_class`` samples
+        each; column j of every row shares its noise, so columns show one style across
+        classes."""
+        if not self.num_classes:
+            self.condition([0])  # raises: not a conditional model
+        classes = list(range(self.num_classes)) if classes is None else [int(c) for c in classes]
+        z = self.method.sample_latent(per_class, self._generator(seed)).repeat(len(classes), 1)
+        labels = torch.tensor(classes).repeat_interleave(per_class)
+        images = self._images(z, self.condition(labels))
+        return self._picture(images, per_class, rows=[self.class_name(k) for k in classes])
+
+    def latent_grid(self, n: int = 20, extent: float = 2.5, seed: int = 0,
+                    cls: int | None = None) -> torch.Tensor:
+        """The even n x n grid over a 2-D latent space (seed 000's manifold figure): z itself
+        when latent_dim is 2, else InfoGAN's first two continuous codes (noise fixed)."""
+        points = even_grid(n, extent).to(self.method.device)
+        codes = getattr(self.method, "codes", None)
+        if codes is not None and codes.continuous >= 2:
+            z = self.method.sample_latent(1, self._generator(seed)).expand(n * n, -1)
+            cont = torch.zeros(n * n, codes.continuous, device=self.method.device)
+            cont[:, :2] = points
+            condition = self.method.condition_for(torch.full((n * n,), cls or 0), cont)
+            title = f"continuous codes 0 (x) and 1 (y) over [-{extent}, {extent}]"
+        elif self.cfg.latent_dim == 2:
+            z = points
+            condition = None
+            if self.num_classes:
+                condition = self.condition(torch.full((n * n,), cls or 0))
+            title = f"z over [-{extent}, {extent}]^2"
+        else:
+            raise GanforgeError(
+                f"--latent-grid needs a 2-D latent space: train with --latent-dim 2 (or InfoGAN "
+                f"with two continuous codes); this run has latent_dim {self.cfg.latent_dim}")
+        return self._picture(self._images(z, condition), n, title=title)
+
+    def code_sweep(self, code: str = "cont:0", steps: int = 10, extent: float = 2.0,
+                   seed: int = 0) -> torch.Tensor:
+        """InfoGAN's figure 2: ``cont:I`` sweeps continuous code I from -extent to extent
+        across the columns, one row per value of the first categorical code, the noise and the
+        other codes fixed; ``cat:I`` puts the values of categorical code I across the columns,
+        one row per noise sample."""
+        codes = getattr(self.method, "codes", None)
+        if codes is None:
+            raise GanforgeError(f"--sweep needs an InfoGAN run; this run is {self.cfg.method}")
+        kind, _, index = code.partition(":")
+        count = codes.continuous if kind == "cont" else len(codes.categorical)
+        if kind not in ("cat", "cont") or not index.isdigit() or int(index) >= count:
+            raise GanforgeError(
+                f"unknown code {code!r}; this model has "
+                + ", ".join([f"cat:{i}" for i in range(len(codes.categorical))]
+                            + [f"cont:{i}" for i in range(codes.continuous)]))
+        i, device = int(index), self.method.device
+        generator = self._generator(seed)
+        if kind == "cont":
+            values = torch.linspace(-extent, extent, steps)
+            if codes.categorical:
+                rows = codes.categorical[0]
+                z = self.method.sample_latent(1, generator).expand(rows * steps, -1)
+            else:  # no categorical rows: vary the noise by row instead
+                rows = 8
+                z = self.method.sample_latent(rows, generator).repeat_interleave(steps, 0)
+            cat = torch.zeros(rows * steps, len(codes.categorical), dtype=torch.long)
+            if codes.categorical:
+                cat[:, 0] = torch.arange(rows).repeat_interleave(steps)
+            cont = torch.zeros(rows * steps, codes.continuous)
+            cont[:, i] = values.repeat(rows)
+            row_labels = [f"c={r}" for r in range(rows)] if codes.categorical else []
+            col_labels = [f"{v:+.1f}" for v in values.tolist()]
+        else:
+            rows, steps = 8, codes.categorical[i]
+            z = self.method.sample_latent(rows, generator).repeat_interleave(steps, 0)
+            cat = torch.zeros(rows * steps, len(codes.categorical), dtype=torch.long)
+            cat[:, i] = torch.arange(steps).repeat(rows)
+            cont = torch.zeros(rows * steps, codes.continuous)
+            row_labels, col_labels = [], [str(v) for v in range(steps)]
+        condition = codes.encode(cat.to(device), cont.to(device))
+        return self._picture(self._images(z, condition), steps, rows=row_labels,
+                             cols=col_labels, title=f"sweep of {code}")
+
+    def interpolation(self, rows: int = 8, steps: int = 10, mode: str = "slerp",
+                      seed: int = 0) -> torch.Tensor:
+        """Each row walks from one random latent to another in ``steps`` (linear or spherical);
+        a conditional model keeps the row's class or codes fixed."""
+        generator = self._generator(seed)
+        a, b = (self.method.sample_latent(rows, generator) for _ in range(2))
+        path = interpolate(a, b, steps, mode).transpose(0, 1).reshape(rows * steps, -1)
+        condition = self.method.sample_condition(rows, generator)
+        if condition is not None:
+            condition = condition.repeat_interleave(steps, 0)
+        return self._picture(self._images(path, condition), steps, title=f"{mode} interpolation")
+
+    def walk(self, keyframes: int = 6, steps: int = 12, panels: int = 4, mode: str = "slerp",
+             seed: int = 0) -> list[torch.Tensor]:
+        """Frames of a looping walk: a panels x panels grid, each panel travelling through
+        ``keyframes`` random latents (its class or codes fixed), ``steps`` frames per leg."""
+        if keyframes < 2 or steps < 1 or panels < 1:
+            raise GanforgeError("a walk needs at least 2 keyframes, 1 step and 1 panel")
+        generator = self._generator(seed)
+        k = panels * panels
+        keys = self.method.sample_latent(keyframes * k, generator).view(keyframes, k, -1)
+        path = loop_through(keys, steps, mode)  # [frames, k, dim]
+        condition = self.method.sample_condition(k, generator)
+        frames = []
+        for z in path:
+            images = to_uint8(self._images(z, condition) * 2 - 1)
+            frames.append(labelled_grid(images, nrow=panels, scale=self.scale))
+        return frames
 
 
 def load(run_dir: str | Path, device: str = "auto") -> Model:

@@ -39,6 +39,9 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(self._entries)
 
+    def items(self) -> list[tuple[str, T]]:
+        return sorted(self._entries.items())
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

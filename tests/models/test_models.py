@@ -17,9 +17,16 @@ def test_dcgan_shapes(size, channels):
 
 def test_dcgan_is_all_convolutional():
     G, D = DCGANGenerator(img_size=64), DCGANDiscriminator(img_size=64)
-    layers = [type(m) for m in [*G.modules(), *D.modules()]]
+    hidden = [m for m in [*G.modules(), *D.body.modules()]]
+    layers = [type(m) for m in hidden]
     assert torch.nn.Linear not in layers and torch.nn.MaxPool2d not in layers
     assert torch.nn.BatchNorm2d in layers
+    # The head is the paper's final conv over the whole 4x4 map, as a linear layer on it.
+    conv = torch.nn.Conv2d(D.feature_dim // 16, 1, 4)
+    conv.weight.data = D.head.weight.data.view_as(conv.weight)
+    conv.bias.data = D.head.bias.data
+    x = torch.randn(3, 1, 64, 64)
+    torch.testing.assert_close(conv(D.body(x)).flatten(), D(x))
 
 
 def test_dcgan_rejects_sizes_without_a_pyramid():

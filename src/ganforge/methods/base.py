@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -9,6 +10,7 @@ import torch
 from torch import nn
 
 from ganforge.config import TrainConfig
+from ganforge.errors import GanforgeError
 from ganforge.models import ARCHITECTURES
 from ganforge.registry import Registry
 
@@ -22,6 +24,36 @@ class DataSpec:
     img_channels: int
     img_size: int
     num_classes: int = 0
+    class_names: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DataSpec:
+        return cls(**{**data, "class_names": tuple(data.get("class_names", ()))})
+
+
+@dataclass(frozen=True)
+class Option:
+    """A setting only some methods have (InfoGAN's codes, cGAN's way of conditioning D).
+
+    Options live in ``TrainConfig.extra`` under ``name``; the CLI offers each as
+    ``--name-with-dashes``, so a new method's settings need no change to the config or CLI.
+    """
+
+    name: str
+    default: Any
+    help: str
+    type: Callable[[str], Any] = str
+    choices: tuple[Any, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def check(self, value: Any) -> Any:
+        if self.choices and value not in self.choices:
+            raise GanforgeError(f"unknown {self.flag} {value!r}; choose one of: "
+                                f"{', '.join(map(str, self.choices))}")
+        return value
 
 
 class Method(nn.Module):
@@ -34,11 +66,33 @@ class Method(nn.Module):
 
     # Config fields this method changes from TrainConfig's defaults (a preset is such a diff).
     defaults: ClassVar[dict[str, Any]] = {}
+    # Settings of this method alone, kept in cfg.extra.
+    options: ClassVar[tuple[Option, ...]] = ()
+    # Whether D sees the condition (cGAN) or only G does (InfoGAN, ACGAN).
+    d_conditioned: ClassVar[bool] = False
 
     def __init__(self, cfg: TrainConfig, spec: DataSpec) -> None:
         super().__init__()
+        self.check_options(cfg.extra)
         self.cfg = cfg
         self.spec = spec
+
+    @classmethod
+    def check_options(cls, extra: dict[str, Any]) -> None:
+        known = {o.name: o for o in cls.options}
+        for name, value in extra.items():
+            if name not in known:
+                flag = "--" + name.replace("_", "-")
+                owners = [m for m, k in METHODS.items() if any(o.name == name for o in k.options)]
+                where = f"it is an option of {', '.join(owners)}" if owners else "unknown option"
+                have = (f"; {cls.__name__} takes {', '.join(o.flag for o in cls.options)}"
+                        if cls.options else f"; {cls.__name__} takes no method options")
+                raise GanforgeError(f"{flag} does not apply to this method ({where}){have}")
+            known[name].check(value)
+
+    def option(self, name: str) -> Any:
+        option = next(o for o in self.options if o.name == name)
+        return self.cfg.extra.get(name, option.default)
 
     def groups(self) -> dict[str, list[nn.Module]]:
         """Optimiser groups: the D group steps ``d_steps`` times, then the G group once."""
@@ -53,14 +107,50 @@ class Method(nn.Module):
                         device="cpu" if generator is not None else self.device)
         return z.to(self.device)
 
-    def generate(self, n: int, G: nn.Module | None = None) -> torch.Tensor:
-        return (G or self.G)(self.sample_latent(n))
+    # ---- conditions: class labels or latent codes; None for an unconditional G ------------------
+
+    def sample_condition(self, n: int, generator: torch.Generator | None = None):
+        """Conditions for ``n`` fakes, drawn as in training."""
+        return None
+
+    def real_condition(self, batch: dict[str, torch.Tensor]):
+        """The condition D sees with real images (their labels for cGAN)."""
+        return None
+
+    def display_condition(self, n: int):
+        """Conditions for sample grids: classes or code values in order, so columns read as
+        classes when ``display_nrow`` images make a row."""
+        return None
+
+    display_nrow: int | None = None
+
+    def run_G(self, z: torch.Tensor, c=None, G: nn.Module | None = None) -> torch.Tensor:
+        G = G or self.G
+        return G(z) if c is None else G(z, c)
+
+    def generate(self, n: int, G: nn.Module | None = None, condition=None) -> torch.Tensor:
+        return self.run_G(self.sample_latent(n), condition, G)
 
     def sample(
-        self, n: int, generator: torch.Generator | None = None, G: nn.Module | None = None
+        self, n: int, generator: torch.Generator | None = None, G: nn.Module | None = None,
+        condition=None,
     ) -> torch.Tensor:
         """``n`` images in [-1, 1] for grids and inference; ``G`` may be the EMA copy."""
-        return (G or self.G)(self.sample_latent(n, generator))
+        z = self.sample_latent(n, generator)
+        if condition is None:
+            condition = self.sample_condition(n, generator)
+        return self.run_G(z, condition, G)
+
+    # ---- D's two halves: flat features, then the real/fake logit --------------------------------
+
+    def d_features(self, x: torch.Tensor, c=None) -> torch.Tensor:
+        return self.D.features(x, c) if self.d_conditioned else self.D.features(x)
+
+    def d_logits(self, h: torch.Tensor, c=None) -> torch.Tensor:
+        return self.D.logits(h, c) if self.d_conditioned else self.D.head(h).squeeze(1)
+
+    def discriminate(self, x: torch.Tensor, c=None) -> torch.Tensor:
+        return self.d_logits(self.d_features(x, c), c)
 
     def d_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Logs]:
         raise NotImplementedError
@@ -73,11 +163,14 @@ METHODS: Registry[type[Method]] = Registry("method")
 register_method = METHODS.register
 
 
-def build_backbone(cfg: TrainConfig, spec: DataSpec) -> tuple[nn.Module, nn.Module]:
-    """The (G, D) pair of the configured architecture for this data."""
+def build_backbone(
+    cfg: TrainConfig, spec: DataSpec, g_extra_inputs: int = 0, d_extra_channels: int = 0
+) -> tuple[nn.Module, nn.Module]:
+    """The (G, D) pair of the configured architecture for this data; conditioning wrappers ask
+    for extra latent inputs to G and extra image planes for D."""
     arch = ARCHITECTURES.get(cfg.arch)
-    G = arch.generator(z_dim=cfg.latent_dim, img_channels=spec.img_channels,
+    G = arch.generator(z_dim=cfg.latent_dim + g_extra_inputs, img_channels=spec.img_channels,
                        img_size=spec.img_size, width=cfg.width)
-    D = arch.discriminator(img_channels=spec.img_channels, img_size=spec.img_size,
-                           width=cfg.width)
+    D = arch.discriminator(img_channels=spec.img_channels + d_extra_channels,
+                           img_size=spec.img_size, width=cfg.width)
     return G, D

@@ -1,5 +1,9 @@
 """Generators and discriminators: plain nn.Modules, forward only, D returns raw logits.
 
+Every discriminator has the same shape: ``features(x)`` gives flat features [N, feature_dim],
+``head`` maps them to one logit, and ``forward(x) = head(features(x)).squeeze(1)``, so methods
+can hang auxiliary heads (ACGAN's classifier, InfoGAN's Q) on the same features.
+
 ``ARCHITECTURES`` maps a backbone name to its (generator, discriminator) builders, each called
 with keyword arguments z_dim / img_channels / img_size / width.
 """
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganforge.models.infogan import InfoGANDiscriminator, InfoGANGenerator
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.registry import Registry
 
@@ -34,12 +39,15 @@ ARCHITECTURES.register("mlp")(
     )
 )
 ARCHITECTURES.register("dcgan")(Architecture(DCGANGenerator, DCGANDiscriminator))
+ARCHITECTURES.register("infogan")(Architecture(InfoGANGenerator, InfoGANDiscriminator))
 
 __all__ = [
     "ARCHITECTURES",
     "Architecture",
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "InfoGANDiscriminator",
+    "InfoGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
 ]

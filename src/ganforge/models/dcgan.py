@@ -74,11 +74,15 @@ class DCGANDiscriminator(nn.Module):
             ]
             ch *= 2
         self.body = nn.Sequential(*layers)
-        self.head = nn.Conv2d(ch, 1, base, 1, 0)
+        # The paper's final conv over the whole base x base map is this linear layer over the
+        # flattened map; as a linear head it also serves aux heads, projection and minibatch
+        # discrimination, which all work on the flat features.
+        self.feature_dim = ch * base * base
+        self.head = nn.Linear(self.feature_dim, 1)
         dcgan_init(self)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x)).flatten()
+        return self.head(self.features(x)).squeeze(1)

@@ -46,6 +46,7 @@ class MLPDiscriminator(nn.Module):
             layers += [nn.Linear(width, h), nn.LeakyReLU(0.2, inplace=True)]
             width = h
         self.body = nn.Sequential(*layers)
+        self.feature_dim = width
         self.head = nn.Linear(width, 1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -70,7 +70,8 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         if dataset is None:
             dataset = load_dataset(cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size)
-        self.spec = DataSpec(dataset.img_channels, dataset.img_size, dataset.num_classes)
+        self.spec = DataSpec(dataset.img_channels, dataset.img_size, dataset.num_classes,
+                             tuple(dataset.class_names))
         torch.manual_seed(cfg.seed)
         self.method: Method = METHODS.get(cfg.method)(cfg, self.spec).to(self.device)
         self.ema = EMA(self.method.G, cfg.ema) if cfg.ema else None
@@ -197,12 +198,15 @@ class Trainer:
         G = self.sampling_G
         was_training = G.training
         G.eval()
-        images = self.method.sample(n, torch.Generator().manual_seed(self.cfg.seed + 1), G=G)
+        images = self.method.sample(n, torch.Generator().manual_seed(self.cfg.seed + 1), G=G,
+                                    condition=self.method.display_condition(n))
         G.train(was_training)
         return to_uint8(images)
 
     def save_samples(self, path: Path) -> Path:
-        return save_image(image_grid(self.samples(), nrow=8), path, grid_scale(self.spec.img_size))
+        nrow = self.method.display_nrow or 8
+        return save_image(image_grid(self.samples(), nrow=nrow), path,
+                          grid_scale(self.spec.img_size))
 
     # ---- checkpoints ---------------------------------------------------------------------------
 
@@ -279,8 +283,9 @@ class Trainer:
 
     @classmethod
     def resume(cls, run_dir: str | Path, steps: int | None = None,
-               dataset: ImageDataset | None = None) -> Trainer:
-        """Continue a run exactly where its checkpoint left it (``steps`` may raise the total)."""
+               dataset: ImageDataset | None = None, device: str | None = None) -> Trainer:
+        """Continue a run exactly where its checkpoint left it (``steps`` may raise the total;
+        ``device`` may move it, e.g. from a GPU to a CPU)."""
         from ganforge.inference import read_run_config
 
         run_dir = Path(run_dir)
@@ -289,6 +294,8 @@ class Trainer:
         cfg = cfg.replace(out=str(run_dir))
         if steps is not None:
             cfg = cfg.replace(steps=steps, epochs=None)
+        if device is not None:
+            cfg = cfg.replace(device=device)
         trainer = cls(cfg, dataset=dataset)
         if steps is None:
             trainer.total_steps = state["total_steps"]

@@ -1,0 +1,107 @@
+"""Class-conditional GANs: cGAN (Mirza & Osindero 2014) and ACGAN (Odena et al. 2017)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganforge.errors import GanforgeError
+from ganforge.methods.base import DataSpec, Option, build_backbone, register_method
+from ganforge.methods.gan import GAN
+from ganforge.models.conditional import (
+    ConcatDiscriminator,
+    ConditionedGenerator,
+    ProjectionDiscriminator,
+    check_labels,
+)
+
+
+class LabelConditioned(GAN):
+    """G(z, y) for class labels y: an embedding of y concatenated to z. Fakes are drawn for
+    uniformly random classes; grids show the classes in order, one per column."""
+
+    defaults = {"arch": "dcgan"}
+
+    def __init__(self, cfg, spec: DataSpec) -> None:
+        if spec.num_classes < 2:
+            raise GanforgeError(f"{cfg.method} needs a labelled data set; {cfg.dataset} has no "
+                                "class labels (try digits, mnist, fashion-mnist or cifar10)")
+        self.num_classes = spec.num_classes
+        super().__init__(cfg, spec)
+
+    def label_encoder(self) -> nn.Module:
+        return nn.Embedding(self.num_classes, self.num_classes)
+
+    def sample_condition(self, n, generator=None):
+        y = torch.randint(self.num_classes, (n,), generator=generator,
+                          device="cpu" if generator is not None else self.device)
+        return y.to(self.device)
+
+    def real_condition(self, batch):
+        return batch["label"]
+
+    def display_condition(self, n):
+        return torch.arange(n, device=self.device) % self.num_classes
+
+    @property
+    def display_nrow(self) -> int:
+        return self.num_classes
+
+    def condition_for(self, classes) -> torch.Tensor:
+        """User-given class indices, checked, as the condition of this method."""
+        return check_labels(torch.as_tensor(classes), self.num_classes).to(self.device)
+
+
+@register_method("cgan")
+class CGAN(LabelConditioned):
+    """Mirza & Osindero 2014: y is given to both G and D. D takes it as an extra input plane
+    (``--d-cond concat``, the paper's concatenation) or by projection onto its features
+    (``--d-cond projection``, Miyato & Koyama 2018)."""
+
+    options = (Option("d_cond", "concat", "how D sees the class: concat (an embedded label "
+                      "plane beside the image) or projection (inner product with D's features)",
+                      choices=("concat", "projection")),)
+    d_conditioned = True
+
+    def build_networks(self):
+        concat = self.option("d_cond") == "concat"
+        G, D = build_backbone(self.cfg, self.spec, g_extra_inputs=self.num_classes,
+                              d_extra_channels=1 if concat else 0)
+        D = (ConcatDiscriminator(D, self.num_classes, self.spec.img_size) if concat
+             else ProjectionDiscriminator(D, self.num_classes))
+        return ConditionedGenerator(G, self.label_encoder()), D
+
+
+@register_method("acgan")
+class ACGAN(LabelConditioned):
+    """Odena et al. 2017: D does not see y but predicts it. D maximises L_S + L_C (source and
+    class log-likelihoods on real and fake), G maximises L_C - L_S."""
+
+    options = (
+        Option("class_weight", 1.0, "weight of the auxiliary class loss L_C", type=float),
+        Option("fake_class_weight", 1.0, "weight of the fakes' share of D's class loss; the "
+               "paper's 1 lets D's classifier learn G's early class mix-ups as the truth, 0 "
+               "trains it on real images only", type=float),
+    )
+
+    def build_networks(self):
+        G, D = build_backbone(self.cfg, self.spec, g_extra_inputs=self.num_classes)
+        self.classifier = nn.Linear(D.feature_dim, self.num_classes)
+        return ConditionedGenerator(G, self.label_encoder()), D
+
+    def groups(self):
+        return {"D": [self.D, self.classifier], "G": [self.G]}
+
+    def aux_d_loss(self, h_real, c_real, h_fake, c_fake):
+        real_logits = self.classifier(h_real)
+        loss = F.cross_entropy(real_logits, c_real)
+        if self.option("fake_class_weight"):
+            fake_loss = F.cross_entropy(self.classifier(h_fake), c_fake)
+            loss = loss + self.option("fake_class_weight") * fake_loss
+        accuracy = (real_logits.argmax(1) == c_real).float().mean()
+        return self.option("class_weight") * loss, {"class_loss": loss, "real_acc": accuracy}
+
+    def aux_g_loss(self, h_fake, c_fake):
+        loss = F.cross_entropy(self.classifier(h_fake), c_fake)
+        return self.option("class_weight") * loss, {"g_class_loss": loss}

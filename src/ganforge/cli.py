@@ -13,8 +13,9 @@ _D = TrainConfig()
 
 
 def _add_train(sub) -> None:
+    from ganforge.config import D_NORMS, G_NORMS
     from ganforge.data import dataset_names
-    from ganforge.losses import G_LOSSES
+    from ganforge.losses import ADVERSARIAL_LOSSES
     from ganforge.methods import METHODS
     from ganforge.models import ARCHITECTURES
 
@@ -56,8 +57,36 @@ def _add_train(sub) -> None:
     p.add_argument("--beta2", type=float, default=S, help=f"Adam beta2 (default: {_D.beta2})")
     p.add_argument("--d-steps", type=int, default=S, help="discriminator steps per generator "
                    f"step, k of Algorithm 1 (default: {_D.d_steps})")
-    p.add_argument("--g-loss", default=S, help=f"one of: {', '.join(G_LOSSES)} "
-                   f"(default: {_D.g_loss})")
+    stable = p.add_argument_group("objective and stabilisers (any image method)")
+    stable.add_argument("--loss", default=S, help=f"adversarial objective, one of: "
+                        f"{', '.join(ADVERSARIAL_LOSSES)}; gan is the non-saturating loss, "
+                        f"minimax eq. 1 of Goodfellow et al. (default: {_D.loss})")
+    stable.add_argument("--d-norm", default=S, help=f"D's normalisation: {', '.join(D_NORMS)} "
+                        "(batch: the backbone's own; spectral: Miyato et al. 2018, replacing "
+                        f"batch norm) (default: {_D.d_norm})")
+    stable.add_argument("--gp-weight", type=float, default=S, metavar="LAMBDA",
+                        help="WGAN-GP gradient penalty on interpolates, e.g. 10 (default: off)")
+    stable.add_argument("--r1-weight", type=float, default=S, metavar="GAMMA",
+                        help="R1 penalty gamma/2 E||grad D(x)||^2 on real data (default: off)")
+    stable.add_argument("--clip", type=float, default=S, metavar="C",
+                        help="WGAN weight clipping of D to [-C, C], e.g. 0.01 (default: off)")
+    stable.add_argument("--label-smoothing", type=float, default=S, metavar="S",
+                        help="one-sided label smoothing: real target 1 - S, e.g. 0.1 "
+                        "(default: 0)")
+    stable.add_argument("--feature-matching", action="store_true", default=S,
+                        help="G matches the mean of D's features on real data (Salimans et al. "
+                        "2016) instead of the adversarial G loss")
+    stable.add_argument("--minibatch-kernels", type=int, default=S, metavar="B",
+                        help="minibatch discrimination with B kernels before D's head, e.g. 50 "
+                        "(default: 0, off)")
+    stable.add_argument("--history-weight", type=float, default=S, metavar="W",
+                        help="historical averaging penalty W ||theta - mean theta||^2 on both "
+                        "players (default: off)")
+    stable.add_argument("--g-norm", default=S, help=f"G's normalisation: {', '.join(G_NORMS)} "
+                        f"(virtual: virtual batch norm) (default: {_D.g_norm})")
+    stable.add_argument("--attention", type=int, default=S, metavar="RES",
+                        help="a SAGAN self-attention block in G and D at the RES x RES feature "
+                        "map (dcgan and resnet backbones; default: off)")
     p.add_argument("--ema", type=float, default=S,
                    help="keep an EMA of G with this decay, e.g. 0.999 (default: off)")
     p.add_argument("--seed", type=int, default=S, help=f"(default: {_D.seed})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import torch
 from ganforge.errors import GanforgeError
 
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")
+D_NORMS = ("batch", "none", "layer", "spectral")
+G_NORMS = ("batch", "virtual")
 PRECISIONS = ("fp32", "bf16", "fp16")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 # Without --steps or --epochs a run trains this many generator steps.
@@ -40,7 +43,20 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     d_steps: int = 1
-    g_loss: str = "nonsaturating"
+    # The adversarial objective (ganforge.losses.ADVERSARIAL_LOSSES): gan (non-saturating),
+    # minimax, wasserstein, least-squares, hinge, relativistic.
+    loss: str = "gan"
+    # Stabilisers any image method can combine (see ganforge.methods.stabilisers).
+    d_norm: str = "batch"
+    gp_weight: float | None = None
+    r1_weight: float | None = None
+    clip: float | None = None
+    label_smoothing: float = 0.0
+    feature_matching: bool = False
+    minibatch_kernels: int = 0
+    history_weight: float | None = None
+    g_norm: str = "batch"
+    attention: int | None = None
     ema: float | None = None
     seed: int = 0
     device: str = "auto"
@@ -66,6 +82,9 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
+        if "g_loss" in data:  # runs of ganforge 0.1 chose the generator loss alone
+            data = {**data, "loss": "minimax" if data["g_loss"] == "minimax" else "gan"}
+            data.pop("g_loss")
         unknown = sorted(set(data) - known)
         if unknown:
             raise GanforgeError(
@@ -112,7 +131,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     """Check every field a user can get wrong, with one line naming the field and the fix."""
     from ganforge.data import DATASETS, dataset_names
     from ganforge.data.datasets import FOLDER_PREFIX
-    from ganforge.losses import G_LOSSES
+    from ganforge.losses import ADVERSARIAL_LOSSES
     from ganforge.methods import METHODS
     from ganforge.models import ARCHITECTURES
 
@@ -123,7 +142,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         )
     if cfg.arch is not None:
         ARCHITECTURES.get(cfg.arch)
-    G_LOSSES.get(cfg.g_loss)
+    validate_stabilisers(cfg, ADVERSARIAL_LOSSES.get(cfg.loss))
     check_choice("precision", cfg.precision, PRECISIONS)
     check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
     resolve_device(cfg.device)
@@ -149,6 +168,37 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise GanforgeError(f"--image-size must be at least 4, got {cfg.image_size}")
     validate_evaluation(cfg)
     return cfg
+
+
+def validate_stabilisers(cfg: TrainConfig, loss) -> None:
+    """Refuse combinations that make no sense before any training time is spent."""
+    check_choice("--d-norm", cfg.d_norm, D_NORMS)
+    check_choice("--g-norm", cfg.g_norm, G_NORMS)
+    for name in ("gp_weight", "r1_weight", "clip", "history_weight"):
+        value = getattr(cfg, name)
+        if value is not None and not value > 0:
+            raise GanforgeError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if not 0.0 <= cfg.label_smoothing < 0.5:
+        raise GanforgeError(f"--label-smoothing is the amount taken off the real target, in "
+                            f"[0, 0.5), e.g. 0.1; got {cfg.label_smoothing}")
+    if cfg.label_smoothing and not loss.label_smoothing:
+        raise GanforgeError(f"--label-smoothing applies to the sigmoid losses (gan, minimax), "
+                            f"not --loss {cfg.loss}")
+    if cfg.minibatch_kernels < 0:
+        raise GanforgeError(f"--minibatch-kernels must be 0 (off) or more, got "
+                            f"{cfg.minibatch_kernels}")
+    if cfg.clip is not None and cfg.gp_weight is not None:
+        raise GanforgeError("--clip and --gp-weight both enforce D's Lipschitz constraint, the "
+                            "gradient penalty replacing clipping (Gulrajani et al. 2017); use one")
+    if cfg.clip is not None and cfg.d_norm == "spectral":
+        raise GanforgeError("--clip and --d-norm spectral both bound D's Lipschitz constant; "
+                            "use one")
+    if cfg.loss == "wasserstein" and cfg.clip is None and cfg.gp_weight is None and (
+        cfg.d_norm != "spectral"
+    ):
+        warnings.warn("--loss wasserstein without --clip, --gp-weight or --d-norm spectral "
+                      "leaves the critic unconstrained; its loss can grow without bound",
+                      stacklevel=3)
 
 
 def validate_evaluation(cfg: TrainConfig) -> None:

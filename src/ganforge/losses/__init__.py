@@ -1,11 +1,42 @@
-"""Losses as pure functions over discriminator logits."""
+"""Losses as pure functions over logits, and penalties over a critic."""
 
-from ganforge.losses.adversarial import bce_d, minimax_g, nonsaturating_g
-from ganforge.registry import Registry
+from ganforge.losses.adversarial import (
+    bce_d,
+    hinge_d,
+    hinge_g,
+    least_squares_d,
+    least_squares_g,
+    minimax_g,
+    nonsaturating_g,
+    relativistic_average_d,
+    relativistic_average_g,
+    wasserstein_d,
+    wasserstein_g,
+)
+from ganforge.losses.objectives import ADVERSARIAL_LOSSES, AdversarialLoss
+from ganforge.losses.penalties import (
+    HistoricalAverage,
+    clip_weights_,
+    gradient_penalty,
+    r1_penalty,
+)
 
-# Generator losses selectable with --g-loss.
-G_LOSSES = Registry("generator loss")
-G_LOSSES.register("nonsaturating")(nonsaturating_g)
-G_LOSSES.register("minimax")(minimax_g)
-
-__all__ = ["G_LOSSES", "bce_d", "minimax_g", "nonsaturating_g"]
+__all__ = [
+    "ADVERSARIAL_LOSSES",
+    "AdversarialLoss",
+    "HistoricalAverage",
+    "bce_d",
+    "clip_weights_",
+    "gradient_penalty",
+    "hinge_d",
+    "hinge_g",
+    "least_squares_d",
+    "least_squares_g",
+    "minimax_g",
+    "nonsaturating_g",
+    "r1_penalty",
+    "relativistic_average_d",
+    "relativistic_average_g",
+    "wasserstein_d",
+    "wasserstein_g",
+]

@@ -152,6 +152,10 @@ class Method(nn.Module):
     def discriminate(self, x: torch.Tensor, c=None) -> torch.Tensor:
         return self.d_logits(self.d_features(x, c), c)
 
+    def after_update(self, group: str) -> None:
+        """Called by the Trainer after each optimiser step of ``group`` (weight clipping,
+        running averages)."""
+
     def d_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Logs]:
         raise NotImplementedError
 
@@ -166,11 +170,21 @@ register_method = METHODS.register
 def build_backbone(
     cfg: TrainConfig, spec: DataSpec, g_extra_inputs: int = 0, d_extra_channels: int = 0
 ) -> tuple[nn.Module, nn.Module]:
-    """The (G, D) pair of the configured architecture for this data; conditioning wrappers ask
-    for extra latent inputs to G and extra image planes for D."""
+    """The (G, D) pair of the configured architecture for this data, with the configured
+    stabilisers; conditioning wrappers ask for extra latent inputs to G and extra image planes
+    for D."""
+    from ganforge.methods.stabilisers import stabilise_discriminator, stabilise_generator
+
     arch = ARCHITECTURES.get(cfg.arch)
-    G = arch.generator(z_dim=cfg.latent_dim + g_extra_inputs, img_channels=spec.img_channels,
-                       img_size=spec.img_size, width=cfg.width)
-    D = arch.discriminator(img_channels=spec.img_channels + d_extra_channels,
-                           img_size=spec.img_size, width=cfg.width)
-    return G, D
+    extra = {} if cfg.attention is None else {"attention_at": cfg.attention}
+    try:
+        G = arch.generator(z_dim=cfg.latent_dim + g_extra_inputs, img_channels=spec.img_channels,
+                           img_size=spec.img_size, width=cfg.width, **extra)
+        D = arch.discriminator(img_channels=spec.img_channels + d_extra_channels,
+                               img_size=spec.img_size, width=cfg.width, **extra)
+    except TypeError as e:
+        if "attention_at" not in str(e):
+            raise
+        raise GanforgeError(f"--attention is not offered by the {cfg.arch} backbone; use "
+                            "--arch dcgan or resnet") from None
+    return stabilise_generator(G, cfg), stabilise_discriminator(D, cfg)

@@ -8,32 +8,48 @@ losses on D's features through ``aux_d_loss`` / ``aux_g_loss`` without restating
 from __future__ import annotations
 
 import torch
+from torch import nn
 
-from ganforge.losses import G_LOSSES, bce_d
+from ganforge.losses import (
+    ADVERSARIAL_LOSSES,
+    HistoricalAverage,
+    clip_weights_,
+    gradient_penalty,
+    r1_penalty,
+)
 from ganforge.methods.base import DataSpec, Logs, Method, build_backbone, register_method
 
 
 @register_method("gan")
 class GAN(Method):
     """Goodfellow et al. 2014, Algorithm 1: D ascends log D(x) + log(1 - D(G(z))) for ``d_steps``
-    steps, then G descends log(1 - D(G(z))) (``--g-loss minimax``) or ascends log D(G(z))
-    (``--g-loss nonsaturating``, the paper's practical choice and our default). MLP backbone."""
+    steps, then G ascends log D(G(z)) (``--loss gan``, the paper's practical choice and our
+    default) or descends log(1 - D(G(z))) (``--loss minimax``, eq. 1). MLP backbone.
+
+    Every stabiliser of the config is honoured here, so each method built on this game can
+    combine them: the objective (``--loss``), one-sided label smoothing, the gradient penalty
+    and R1 on D, weight clipping, feature matching for G, historical averaging, and (through
+    the backbones) D's normalisation, minibatch discrimination, virtual batch norm and
+    self-attention.
+    """
 
     defaults = {"arch": "mlp"}
 
     def __init__(self, cfg, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
         self.G, self.D = self.build_networks()
-        self.adversarial_g = G_LOSSES.get(cfg.g_loss)
+        self.objective = ADVERSARIAL_LOSSES.get(cfg.loss)
+        self.real_target = 1.0 - cfg.label_smoothing
+        if cfg.history_weight is not None:
+            self.history = nn.ModuleDict({g: HistoricalAverage(p for m in mods
+                                                               for p in m.parameters())
+                                          for g, mods in self.groups().items()})
 
     def build_networks(self):
         return build_backbone(self.cfg, self.spec)
 
     def adv_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        return bce_d(real_logits, fake_logits)
-
-    def adv_g(self, fake_logits: torch.Tensor) -> torch.Tensor:
-        return self.adversarial_g(fake_logits)
+        return self.objective.d(real_logits, fake_logits, real_target=self.real_target)
 
     def aux_d_loss(self, h_real, c_real, h_fake, c_fake) -> tuple[torch.Tensor | float, Logs]:
         """Extra discriminator-side terms on D's features of the real and fake batch."""
@@ -42,6 +58,28 @@ class GAN(Method):
     def aux_g_loss(self, h_fake, c_fake) -> tuple[torch.Tensor | float, Logs]:
         """Extra generator-side terms on D's features of the fakes."""
         return 0.0, {}
+
+    def penalties(self, group: str, real, c_real, fake) -> tuple[torch.Tensor | float, Logs]:
+        cfg, total, logs = self.cfg, 0.0, {}
+        if group == "D":
+            critic = lambda x: self.discriminate(x, c_real)  # noqa: E731
+            if cfg.gp_weight is not None:
+                logs["gp"] = gradient_penalty(critic, real, fake)
+                total = total + cfg.gp_weight * logs["gp"]
+            if cfg.r1_weight is not None:
+                logs["r1"] = r1_penalty(critic, real)
+                total = total + cfg.r1_weight / 2 * logs["r1"]
+        if cfg.history_weight is not None:
+            logs[f"history_{group}"] = self.history[group].penalty()
+            total = total + cfg.history_weight * logs[f"history_{group}"]
+        return total, logs
+
+    def after_update(self, group: str) -> None:
+        """Called by the Trainer after each optimiser step of ``group``."""
+        if group == "D" and self.cfg.clip is not None:
+            clip_weights_(self.D.parameters(), self.cfg.clip)
+        if self.cfg.history_weight is not None:
+            self.history[group].update()
 
     def d_loss(self, batch):
         real = batch["image"]
@@ -52,16 +90,32 @@ class GAN(Method):
         h_real, h_fake = self.d_features(real, c_real), self.d_features(fake, c_fake)
         real_logits, fake_logits = self.d_logits(h_real, c_real), self.d_logits(h_fake, c_fake)
         aux, logs = self.aux_d_loss(h_real, c_real, h_fake, c_fake)
-        logs = {"D(x)": torch.sigmoid(real_logits).mean(),
-                "D(G(z))": torch.sigmoid(fake_logits).mean(), **logs}
-        return self.adv_d(real_logits, fake_logits) + aux, logs
+        penalty, penalty_logs = self.penalties("D", real, c_real, fake)
+        logs = {"D(x)": real_logits.mean(), "D(G(z))": fake_logits.mean(), **logs,
+                **penalty_logs}
+        if self.objective.label_smoothing:  # sigmoid losses: report probabilities
+            logs["D(x)"], logs["D(G(z))"] = (torch.sigmoid(real_logits).mean(),
+                                             torch.sigmoid(fake_logits).mean())
+        return self.adv_d(real_logits, fake_logits) + aux + penalty, logs
 
     def g_loss(self, batch):
-        n = len(batch["image"])
-        c = self.sample_condition(n)
-        h = self.d_features(self.generate(n, condition=c), c)
+        real = batch["image"]
+        c = self.sample_condition(len(real))
+        h = self.d_features(self.generate(len(real), condition=c), c)
+        if self.cfg.feature_matching or self.objective.g_needs_real:
+            c_real = self.real_condition(batch)
+            with torch.no_grad():
+                h_real = self.d_features(real, c_real)
+        if self.cfg.feature_matching:
+            # Salimans et al. 2016, sec. 3.1: match the mean of D's features on real data.
+            adversarial = (h_real.mean(0) - h.mean(0)).pow(2).sum()
+        else:
+            real_logits = (self.d_logits(h_real, c_real) if self.objective.g_needs_real
+                           else None)
+            adversarial = self.objective.g(self.d_logits(h, c), real_logits)
         aux, logs = self.aux_g_loss(h, c)
-        return self.adv_g(self.d_logits(h, c)) + aux, logs
+        penalty, penalty_logs = self.penalties("G", real, None, None)
+        return adversarial + aux + penalty, {**logs, **penalty_logs}
 
 
 @register_method("dcgan")

@@ -114,9 +114,10 @@ class InfoGAN(GAN):
                "cont:N for N uniform(-1, 1) continuous codes, comma-separated"),
         Option("info_weight", 1.0, "lambda, the weight of the mutual-information term",
                type=float),
-        Option("cont_loss", "nll", "continuous codes' term: nll (Gaussian with learned "
-               "variance) or mse (fixed unit variance, up to a constant)",
-               choices=("nll", "mse")),
+        Option("cont_loss", "mse", "continuous codes' term: mse (Gaussian NLL with unit "
+               "variance, up to a constant: the released InfoGAN code's choice) or nll (learned "
+               "variance; its 1/variance scaling lets the continuous codes outweigh the "
+               "categorical one)", choices=("mse", "nll")),
     )
 
     def __init__(self, cfg, spec: DataSpec) -> None:

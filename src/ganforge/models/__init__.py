@@ -18,6 +18,7 @@ from torch import nn
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.models.infogan import InfoGANDiscriminator, InfoGANGenerator
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
+from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganforge.registry import Registry
 
 
@@ -40,6 +41,7 @@ ARCHITECTURES.register("mlp")(
 )
 ARCHITECTURES.register("dcgan")(Architecture(DCGANGenerator, DCGANDiscriminator))
 ARCHITECTURES.register("infogan")(Architecture(InfoGANGenerator, InfoGANDiscriminator))
+ARCHITECTURES.register("resnet")(Architecture(ResNetGenerator, ResNetDiscriminator))
 
 __all__ = [
     "ARCHITECTURES",
@@ -50,4 +52,6 @@ __all__ = [
     "InfoGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
+    "ResNetDiscriminator",
+    "ResNetGenerator",
 ]

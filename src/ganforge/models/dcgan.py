@@ -8,6 +8,7 @@ from torch import nn
 
 from ganforge.errors import GanforgeError
 from ganforge.nn import dcgan_init
+from ganforge.nn.layers import SelfAttention2d
 
 
 def pyramid(img_size: int) -> tuple[int, int]:
@@ -25,11 +26,18 @@ def pyramid(img_size: int) -> tuple[int, int]:
     return size, n
 
 
+def check_attention(model: str, attention_at: int | None, sizes: list[int]) -> None:
+    if attention_at is not None and attention_at not in sizes:
+        raise GanforgeError(f"{model} has no {attention_at}x{attention_at} feature map for "
+                            f"--attention; choose one of {sorted(set(sizes))}")
+
+
 class DCGANGenerator(nn.Module):
     """z -> (width*2^(n-1), base, base) -> ... doubling resolution, halving channels -> image."""
 
     def __init__(
-        self, z_dim: int = 100, img_channels: int = 1, img_size: int = 28, width: int = 64
+        self, z_dim: int = 100, img_channels: int = 1, img_size: int = 28, width: int = 64,
+        attention_at: int | None = None,
     ) -> None:
         super().__init__()
         base, n = pyramid(img_size)
@@ -39,13 +47,21 @@ class DCGANGenerator(nn.Module):
             nn.BatchNorm2d(ch),
             nn.ReLU(True),
         ]
+        size, sizes = base, [base]
         for _ in range(n - 1):
+            if size == attention_at:
+                layers.append(SelfAttention2d(ch))
             layers += [
                 nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(ch // 2),
                 nn.ReLU(True),
             ]
             ch //= 2
+            size *= 2
+            sizes.append(size)
+        if size == attention_at:
+            layers.append(SelfAttention2d(ch))
+        check_attention("DCGANGenerator", attention_at, sizes)
         layers += [nn.ConvTranspose2d(ch, img_channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
@@ -58,21 +74,28 @@ class DCGANDiscriminator(nn.Module):
     """image -> strided convs (LeakyReLU 0.2, batch norm after the first) -> base x base -> logit.
     """
 
-    def __init__(self, img_channels: int = 1, img_size: int = 28, width: int = 64) -> None:
+    def __init__(self, img_channels: int = 1, img_size: int = 28, width: int = 64,
+                 attention_at: int | None = None) -> None:
         super().__init__()
         base, n = pyramid(img_size)
         layers: list[nn.Module] = [
             nn.Conv2d(img_channels, width, 4, 2, 1),
             nn.LeakyReLU(0.2, True),
         ]
-        ch = width
+        ch, size = width, img_size // 2
+        sizes = [size]
         for _ in range(n - 1):
+            if size == attention_at:
+                layers.append(SelfAttention2d(ch))
             layers += [
                 nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(ch * 2),
                 nn.LeakyReLU(0.2, True),
             ]
             ch *= 2
+            size //= 2
+            sizes.append(size)
+        check_attention("DCGANDiscriminator", attention_at, sizes[:-1])
         self.body = nn.Sequential(*layers)
         # The paper's final conv over the whole base x base map is this linear layer over the
         # flattened map; as a linear head it also serves aux heads, projection and minibatch

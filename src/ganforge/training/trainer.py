@@ -123,6 +123,7 @@ class Trainer:
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+        self.method.after_update(group)
 
     def train_step(self, batches: Iterator[dict[str, torch.Tensor]] | None = None) -> None:
         """``d_steps`` discriminator updates on fresh batches, then one generator update."""

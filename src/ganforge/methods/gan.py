@@ -91,11 +91,10 @@ class GAN(Method):
         real_logits, fake_logits = self.d_logits(h_real, c_real), self.d_logits(h_fake, c_fake)
         aux, logs = self.aux_d_loss(h_real, c_real, h_fake, c_fake)
         penalty, penalty_logs = self.penalties("D", real, c_real, fake)
-        logs = {"D(x)": real_logits.mean(), "D(G(z))": fake_logits.mean(), **logs,
-                **penalty_logs}
-        if self.objective.label_smoothing:  # sigmoid losses: report probabilities
-            logs["D(x)"], logs["D(G(z))"] = (torch.sigmoid(real_logits).mean(),
-                                             torch.sigmoid(fake_logits).mean())
+        # Sigmoid losses report D's probabilities; the others its raw scores.
+        score = torch.sigmoid if self.objective.label_smoothing else (lambda x: x)
+        logs = {"D(x)": score(real_logits).mean(), "D(G(z))": score(fake_logits).mean(),
+                **logs, **penalty_logs}
         return self.adv_d(real_logits, fake_logits) + aux + penalty, logs
 
     def g_loss(self, batch):

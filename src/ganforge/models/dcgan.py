@@ -27,9 +27,11 @@ def pyramid(img_size: int) -> tuple[int, int]:
 
 
 def check_attention(model: str, attention_at: int | None, sizes: list[int]) -> None:
+    """Self-attention can only go at a resolution the network has a feature map of."""
     if attention_at is not None and attention_at not in sizes:
         raise GanforgeError(f"{model} has no {attention_at}x{attention_at} feature map for "
-                            f"--attention; choose one of {sorted(set(sizes))}")
+                            f"self-attention (--attention, attention_at); choose one of "
+                            f"{sorted(set(sizes))}")
 
 
 class DCGANGenerator(nn.Module):

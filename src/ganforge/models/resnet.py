@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.errors import GanforgeError
-from ganforge.models.dcgan import pyramid
+from ganforge.models.dcgan import check_attention, pyramid
 from ganforge.nn.layers import SelfAttention2d
 
 
@@ -56,13 +56,6 @@ def _sizes(img_size: int) -> tuple[int, int]:
             f"the ResNet models need an image size of 4..7 times a power of two (e.g. 16, 28, "
             f"32, 64), got {img_size}; pass --image-size"
         ) from None
-
-
-def _attention_error(model: str, attention_at: int, valid: list[int]) -> GanforgeError:
-    return GanforgeError(
-        f"{model} has no feature map of {attention_at}x{attention_at} to attend over; choose "
-        f"attention_at from {sorted(set(valid))} or None"
-    )
 
 
 class UpBlock(nn.Module):
@@ -135,8 +128,7 @@ class ResNetGenerator(nn.Module):
             resolutions.append(size)
             if size == attention_at:
                 blocks.append(SelfAttention2d(ch))
-        if attention_at is not None and attention_at not in resolutions:
-            raise _attention_error("ResNetGenerator", attention_at, resolutions)
+        check_attention("ResNetGenerator", attention_at, resolutions)
         self.blocks = nn.Sequential(*blocks)
         self.out = nn.Sequential(
             nn.BatchNorm2d(ch), nn.ReLU(), _conv(ch, img_channels, 3), nn.Tanh()
@@ -175,8 +167,7 @@ class ResNetDiscriminator(nn.Module):
                 resolutions.append(size)
                 if size == attention_at:
                     blocks.append(SelfAttention2d(ch))
-        if attention_at is not None and attention_at not in resolutions:
-            raise _attention_error("ResNetDiscriminator", attention_at, resolutions)
+        check_attention("ResNetDiscriminator", attention_at, resolutions)
         self.body = nn.Sequential(*blocks)
         self.feature_dim = ch
         self.head = _linear(ch, 1)

@@ -133,7 +133,7 @@ def normalize(tensor: torch.Tensor, mean: list[float], std: list[float]) -> torc
 def dataloader_batches(
     dataset: ImageDataset, batch_size: int, device: torch.device, workers: int
 ) -> Iterator[dict[str, torch.Tensor]]:
-    """Endless {"image", "label"} batches from a torchvision-style DataLoader, on ``device``."""
+    """Endless {"x", "label"} batches from a torchvision-style DataLoader, on ``device``."""
     loader = DataLoader(
         PILDigits(dataset), batch_size=batch_size, shuffle=True, drop_last=True,
         num_workers=workers, persistent_workers=workers > 0,
@@ -142,7 +142,7 @@ def dataloader_batches(
     non_blocking = device.type == "cuda"
     while True:
         for images, labels in loader:
-            yield {"image": images.to(device, non_blocking=non_blocking),
+            yield {"x": images.to(device, non_blocking=non_blocking),
                    "label": labels.to(device, non_blocking=non_blocking)}
 
 

@@ -15,7 +15,7 @@ def run(capsys, *argv):
         (["train", "--method", "nope"], "unknown method 'nope'; choose one of: acgan, cgan, "
                                         "dcgan, gan, infogan"),
         (["train", "--dataset", "nope"], "choose one of: cifar10, digits, fake, fashion-mnist, "
-                                         "mnist, stacked-mnist, folder:PATH"),
+                                         "mnist, stacked-mnist, grid25, ring8, folder:PATH"),
         (["train", "--device", "tpu"], "unknown device 'tpu'; choose one of: auto, cpu, cuda"),
         (["train", "--precision", "fp8"], "unknown precision 'fp8'"),
         (["train", "--loss", "hinge2"], "unknown loss 'hinge2'"),
@@ -58,7 +58,7 @@ def test_train_resume_and_sample_end_to_end(capsys, tmp_path):
                           *common)
     assert code == 0 and "trained 2 steps" in stdout
     code, _, err = run(capsys, "train", "--resume", str(out), "--lr", "1")
-    assert code == 2 and "only --steps and --device may change, not --lr" in err
+    assert code == 2 and "only --steps, --device and --time-limit may change, not --lr" in err
     code, stdout, _ = run(capsys, "train", "--resume", str(out), "--steps", "3")
     assert code == 0 and "trained 3 steps" in stdout
     code, stdout, _ = run(capsys, "sample", str(out), "--n", "9", "--out", str(tmp_path / "g.png"))

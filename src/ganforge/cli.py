@@ -46,6 +46,8 @@ def _add_train(sub) -> None:
                    help=f"generator steps to train (default: {DEFAULT_STEPS})")
     p.add_argument("--epochs", type=float, default=S, help="train this many passes over the "
                    "data instead of --steps")
+    p.add_argument("--time-limit", type=float, default=S, metavar="SECONDS",
+                   help="stop after this much training time, checkpoint written (default: off)")
     p.add_argument("--batch-size", type=int, default=S, help=f"(default: {_D.batch_size})")
     p.add_argument("--optimizer", default=S,
                    help=f"one of: {', '.join(OPTIMIZERS)} (default: {_D.optimizer})")
@@ -145,7 +147,8 @@ def _add_sample(sub) -> None:
         description="Draw pictures from a trained run. Without a picture option: a grid of --n "
                     "random samples. The picture options are exclusive.")
     p.add_argument("run_dir", help="a run directory written by `ganforge train`")
-    p.add_argument("--n", type=int, default=64, help="number of samples")
+    p.add_argument("--n", type=int, default=None,
+                   help="number of samples (default: 64 images, or 2500 points of a toy run)")
     p.add_argument("--out", default="samples.png", help="PNG file to write (GIF for --walk)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise")
     p.add_argument("--nrow", type=int, default=None, help="images per row (default: square)")
@@ -241,16 +244,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     fields = {k: v for k, v in vars(args).items() if k not in ("command", "dry_run", "resume")}
     if hasattr(args, "resume"):
-        extra = sorted(k.removeprefix(OPTION_PREFIX) for k in set(fields) - {"steps", "device"})
+        changeable = {"steps", "device", "time_limit"}
+        extra = sorted(k.removeprefix(OPTION_PREFIX) for k in set(fields) - changeable)
         if extra:
             from ganforge.errors import GanforgeError
 
             raise GanforgeError(
-                f"--resume continues a run with its own config; only --steps and --device may "
-                f"change, not --{extra[0].replace('_', '-')}"
+                f"--resume continues a run with its own config; only --steps, --device and "
+                f"--time-limit may change, not --{extra[0].replace('_', '-')}"
             )
         trainer = Trainer.resume(args.resume, steps=fields.get("steps"),
-                                 device=fields.get("device"))
+                                 device=fields.get("device"),
+                                 time_limit=fields.get("time_limit"))
     else:
         options = {k.removeprefix(OPTION_PREFIX): fields.pop(k) for k in list(fields)
                    if k.startswith(OPTION_PREFIX)}
@@ -267,6 +272,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"\ninterrupted at step {trainer.step}; checkpoint saved; continue with "
               f"`ganforge train --resume {trainer.run_dir}`", file=sys.stderr)
         return 130
+    if trainer.timed_out:
+        print(f"--time-limit reached at step {trainer.step} of {trainer.total_steps}; continue "
+              f"with `ganforge train --resume {run_dir}`", file=sys.stderr)
     print(f"trained {trainer.step} steps; samples: {run_dir / 'samples.png'}; "
           f"log: {run_dir / 'log.jsonl'}; checkpoint: {run_dir / 'checkpoint.safetensors'}")
     return 0
@@ -278,9 +286,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from ganforge.viz import save_image
 
     for name in ("n", "steps", "rows"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise GanforgeError(f"--{name} must be at least 1, got {getattr(args, name)}")
     model = load(args.run_dir, device=args.device)
+    if args.n is None:
+        args.n = 2500 if model.draws_points else 64
     if args.walk is not None:
         from ganforge.viz.scatter import save_gif
 
@@ -337,6 +347,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from ganforge import __version__
     from ganforge.config import resolve_device, write_json
+    from ganforge.data import is_point_dataset
     from ganforge.errors import GanforgeError
     from ganforge.metrics.evaluate import Evaluator, default_metrics
     from ganforge.metrics.sources import load_source, run_data, source_kind
@@ -347,6 +358,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise GanforgeError(f"--n must be at least 1, got {args.n}")
     fake_spec = args.run_dir or args.fake
     run = run_data(fake_spec) if source_kind(fake_spec) == "run" else None
+    if run is not None and is_point_dataset(run["dataset"]):
+        return eval_points(args, fake_spec, run["dataset"])
     if args.real is not None:
         source_kind(args.real)
     data_dir = args.data_dir or (run["data_dir"] if run else None)
@@ -375,6 +388,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     write_json(out, report)
     print(f"fake: {fake_spec} ({len(fake.images)} images)"
           + (f"; real: {real_spec} ({len(real.images)} images)" if real else ""))
+    print(format_table(values))
+    print(f"wrote {out}")
+    return 0
+
+
+def eval_points(args: argparse.Namespace, run_dir: str, dataset: str) -> int:
+    """``ganforge eval`` of a toy-mixture run: modes covered and high-quality share."""
+    from pathlib import Path
+
+    from ganforge import __version__
+    from ganforge.config import write_json
+    from ganforge.data import ToyMixture
+    from ganforge.errors import GanforgeError
+    from ganforge.inference import load
+    from ganforge.training.evaluation import point_metrics
+
+    if args.metrics not in (None, "modes") or args.real is not None:
+        raise GanforgeError(f"{run_dir} learned the 2-D mixture {dataset}; it is evaluated "
+                            "with its modes (no --metrics or --real)")
+    points = load(run_dir, device=args.device).sample(args.n, seed=args.seed)
+    values = point_metrics(points, ToyMixture(dataset))
+    out = Path(args.out) if args.out else Path(run_dir) / "metrics.json"
+    write_json(out, {"metrics": values, "fake": {"run": run_dir, "num_points": args.n},
+                     "real": {"mixture": dataset}, "ganforge_version": __version__})
+    print(f"fake: {run_dir} ({args.n} points); real: the {dataset} mixture")
     print(format_table(values))
     print(f"wrote {out}")
     return 0

@@ -35,6 +35,9 @@ class TrainConfig:
     latent_dim: int = 100
     steps: int | None = None
     epochs: float | None = None
+    # Stop (with a checkpoint) once this many seconds of training have passed, whatever the step;
+    # a resumed run gets the limit afresh. Benchmarks use it to give methods the same budget.
+    time_limit: float | None = None
     batch_size: int = 64
     optimizer: str = "adam"
     lr: float = 2e-4
@@ -129,14 +132,15 @@ def resolve_device(name: str) -> torch.device:
 
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Check every field a user can get wrong, with one line naming the field and the fix."""
-    from ganforge.data import DATASETS, dataset_names
+    from ganforge.data import DATASETS, dataset_names, is_point_dataset
     from ganforge.data.datasets import FOLDER_PREFIX
     from ganforge.losses import ADVERSARIAL_LOSSES
     from ganforge.methods import METHODS
     from ganforge.models import ARCHITECTURES
 
     METHODS.get(cfg.method).check_options(cfg.extra)
-    if not cfg.dataset.startswith(FOLDER_PREFIX) and cfg.dataset not in DATASETS:
+    points = is_point_dataset(cfg.dataset)
+    if not cfg.dataset.startswith(FOLDER_PREFIX) and cfg.dataset not in DATASETS and not points:
         raise GanforgeError(
             f"unknown dataset {cfg.dataset!r}; choose one of: {', '.join(dataset_names())}"
         )
@@ -156,6 +160,12 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise GanforgeError(f"--steps must be at least 1, got {cfg.steps}")
     if cfg.epochs is not None and cfg.epochs <= 0:
         raise GanforgeError(f"--epochs must be positive, got {cfg.epochs}")
+    if cfg.time_limit is not None and not cfg.time_limit > 0:
+        raise GanforgeError(f"--time-limit is in seconds and must be positive, got "
+                            f"{cfg.time_limit}")
+    if points and cfg.epochs is not None:
+        raise GanforgeError(f"{cfg.dataset} is sampled afresh every batch and has no epochs; "
+                            "give --steps instead of --epochs")
     if cfg.steps is not None and cfg.epochs is not None:
         raise GanforgeError("give --steps or --epochs, not both")
     for name in ("lr", "lr_g", "lr_d"):
@@ -203,8 +213,12 @@ def validate_stabilisers(cfg: TrainConfig, loss) -> None:
 
 def validate_evaluation(cfg: TrainConfig) -> None:
     """Check the periodic-evaluation fields before any training time is spent."""
+    from ganforge.data import is_point_dataset
     from ganforge.metrics.evaluate import check_sample_counts, default_metrics, parse_metrics
 
+    if cfg.eval_every is not None and is_point_dataset(cfg.dataset):
+        validate_point_evaluation(cfg)
+        return
     if cfg.eval_every is None:
         for name in ("eval_metrics", "best_metric"):
             if getattr(cfg, name) is not None:
@@ -224,11 +238,44 @@ def validate_evaluation(cfg: TrainConfig) -> None:
                                 f"evaluation metrics; choose one of: {choices}")
 
 
+def validate_point_evaluation(cfg: TrainConfig) -> None:
+    from ganforge.training.evaluation import POINT_METRICS
+
+    if cfg.eval_metrics not in (None, "modes"):
+        raise GanforgeError(f"{cfg.dataset} is evaluated with --eval-metrics modes (modes "
+                            f"covered and high-quality share), not {cfg.eval_metrics!r}")
+    if cfg.eval_every < 1 or cfg.eval_n < 1:
+        raise GanforgeError("--eval-every and --eval-n must be at least 1")
+    if cfg.best_metric is not None and cfg.best_metric not in POINT_METRICS:
+        choices = ", ".join(f"{k} ({v} is better)" for k, v in POINT_METRICS.items())
+        raise GanforgeError(f"--best-metric {cfg.best_metric!r} is not computed on "
+                            f"{cfg.dataset}; choose one of: {choices}")
+
+
+# What the 2-D toy mixtures change from the image defaults: the point backbone, the batch size
+# and width of the mode-collapse literature, and a mode count every sample picture (2,500 points,
+# VEEGAN's evaluation size), so the scatter plots and the metrics show the same points.
+POINT_DATA_DEFAULTS: dict[str, Any] = {
+    "arch": "toy", "width": 128, "batch_size": 256, "n_samples": 2500, "sample_every": 250,
+    "eval_every": 250, "eval_n": 2500,
+}
+
+
+def dataset_defaults(dataset: str) -> dict[str, Any]:
+    """Config fields a data set changes from TrainConfig's defaults, over the method's."""
+    from ganforge.data import is_point_dataset
+
+    return dict(POINT_DATA_DEFAULTS) if is_point_dataset(dataset) else {}
+
+
 def with_method_defaults(method: str, **overrides: Any) -> TrainConfig:
-    """A config for ``method``: its class's defaults, then the caller's overrides on top."""
+    """A config for ``method``: its class's defaults, then its data set's, then the caller's
+    overrides on top."""
     from ganforge.methods import METHODS
 
-    return TrainConfig(method=method, **{**METHODS.get(method).defaults, **overrides})
+    dataset = overrides.get("dataset", TrainConfig.dataset)
+    return TrainConfig(method=method, **{**METHODS.get(method).defaults,
+                                         **dataset_defaults(dataset), **overrides})
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ganforge.config import TrainConfig, resolve_device
-from ganforge.data import to_uint8
+from ganforge.data import ToyMixture, to_uint8
 from ganforge.errors import GanforgeError
 from ganforge.methods import METHODS, DataSpec, Method
 from ganforge.training import checkpoint as ckpt
@@ -16,6 +16,7 @@ from ganforge.training.trainer import CONFIG_FILE, grid_scale
 from ganforge.viz import image_grid, save_image
 from ganforge.viz.annotate import labelled_grid
 from ganforge.viz.latent import even_grid, interpolate, loop_through
+from ganforge.viz.scatter import scatter_plot
 
 
 def read_run_config(run_dir: Path) -> dict:
@@ -75,8 +76,16 @@ class Model:
         names = self.method.spec.class_names
         return names[k] if names else str(k)
 
+    @property
+    def draws_points(self) -> bool:
+        """Whether this run learned a toy 2-D mixture (points) rather than images."""
+        return self.method.spec.kind == "points"
+
     @torch.no_grad()
     def _images(self, z: torch.Tensor, condition=None) -> torch.Tensor:
+        if self.draws_points:
+            raise GanforgeError(f"this run draws 2-D points ({self.cfg.dataset}), not images; "
+                                "`ganforge sample RUN_DIR` draws their scatter plot")
         return self.method.run_G(z.to(self.method.device), condition).add(1.0).div_(2.0).clamp_(
             0.0, 1.0)
 
@@ -86,8 +95,9 @@ class Model:
 
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None, classes=None) -> torch.Tensor:
-        """``n`` images; ``classes`` (an int or n of them) fixes the class of a conditional
-        model, otherwise classes or codes are drawn at random."""
+        """``n`` images (points [n, 2] for a toy-mixture run); ``classes`` (an int or n of them)
+        fixes the class of a conditional model, otherwise classes or codes are drawn at
+        random."""
         condition = None
         if classes is not None:
             classes = torch.as_tensor(classes).reshape(-1)
@@ -95,8 +105,8 @@ class Model:
             if len(condition) != n:
                 raise GanforgeError(f"give one class or {n} of them, got {len(condition)}")
         generator = self._generator(seed)
-        images = self.method.sample(n, generator, condition=condition)
-        return images.add(1.0).div_(2.0).clamp_(0.0, 1.0)
+        fakes = self.method.sample(n, generator, condition=condition)
+        return fakes if self.draws_points else fakes.add(1.0).div_(2.0).clamp_(0.0, 1.0)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, condition=None) -> torch.Tensor:
@@ -109,6 +119,12 @@ class Model:
 
     def save_grid(self, path: str | Path, n: int = 64, seed: int | None = 0,
                   nrow: int | None = None, classes=None) -> Path:
+        """A grid of ``n`` samples, or for a toy-mixture run their scatter plot over the
+        mixture's modes."""
+        if self.draws_points:
+            mixture = ToyMixture(self.cfg.dataset)
+            picture = scatter_plot(self.sample(n, seed), mixture.centers, mixture.extent)
+            return save_image(picture, path)
         images = to_uint8(self.sample(n, seed, classes) * 2 - 1)
         return save_image(image_grid(images, nrow=nrow), path, self.scale)
 

@@ -52,8 +52,8 @@ def test_batcher_covers_each_epoch_once_without_repeats(digits):
     assert torch.equal(seen.sort().values, digits.labels.sort().values)
     batch = next(batcher)
     assert batcher.epoch == 2
-    assert batch["image"].dtype == torch.float32 and batch["image"].shape == (100, 1, 16, 16)
-    assert batch["image"].min() >= -1 and batch["image"].max() <= 1
+    assert batch["x"].dtype == torch.float32 and batch["x"].shape == (100, 1, 16, 16)
+    assert batch["x"].min() >= -1 and batch["x"].max() <= 1
 
 
 def test_batcher_state_round_trip_reproduces_the_stream(digits):
@@ -63,7 +63,7 @@ def test_batcher_state_round_trip_reproduces_the_stream(digits):
     b = Batcher(digits, 64, "cpu", seed=99)
     b.load_state_dict(a.state_dict())
     for _ in range(40):
-        assert torch.equal(next(a)["image"], next(b)["image"])
+        assert torch.equal(next(a)["x"], next(b)["x"])
 
 
 def test_batcher_rejects_batches_larger_than_data(digits):
@@ -73,7 +73,7 @@ def test_batcher_rejects_batches_larger_than_data(digits):
 
 def test_to_uint8_inverts_normalisation(digits):
     batch = next(Batcher(digits, 8, "cpu"))
-    restored = to_uint8(batch["image"])
+    restored = to_uint8(batch["x"])
     assert restored.dtype == torch.uint8
     originals = {bytes(img.numpy().tobytes()) for img in digits.images}
     assert all(bytes(img.numpy().tobytes()) in originals for img in restored)

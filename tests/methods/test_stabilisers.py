@@ -111,8 +111,8 @@ def test_feature_matching_uses_ds_features(tmp_path, digits):
     loss, _ = method.g_loss(batch)
     assert len(calls) == 2  # fakes and the real batch
     torch.manual_seed(0)
-    fake = method.generate(len(batch["image"]))
-    expected = (features(batch["image"]).mean(0) - features(fake).mean(0)).pow(2).sum()
+    fake = method.generate(len(batch["x"]))
+    expected = (features(batch["x"]).mean(0) - features(fake).mean(0)).pow(2).sum()
     torch.testing.assert_close(loss, expected)
 
 

@@ -53,7 +53,7 @@ def test_spectral_norm_all_bounds_every_weight_by_one():
 
 
 def minibatch_features_by_hand(x, T, B, C):
-    """o(x_i)_b = sum_{j != i} exp(-||M_i,b - M_j,b||_1), loop by loop."""
+    """o(x_i)_b = sum_{j != i} exp(-||M_i,b - M_j,b||_1) / (N - 1), loop by loop."""
     M = (x @ T).view(len(x), B, C)
     o = torch.zeros(len(x), B)
     for i in range(len(x)):
@@ -61,7 +61,7 @@ def minibatch_features_by_hand(x, T, B, C):
             if i != j:
                 for b in range(B):
                     o[i, b] += math.exp(-(M[i, b] - M[j, b]).abs().sum().item())
-    return o
+    return o / (len(x) - 1)
 
 
 def test_minibatch_discrimination_matches_its_definition():
@@ -82,9 +82,9 @@ def test_minibatch_discrimination_sees_the_rest_of_the_batch():
     a = layer(torch.cat([x0, torch.randn(3, 6)]))[0]
     b = layer(torch.cat([x0, torch.randn(3, 6)]))[0]
     assert not torch.allclose(a, b)
-    # A collapsed batch (all examples alike) scores the maximum, N - 1, on every kernel.
+    # A collapsed batch (all examples alike) scores the maximum, 1, on every kernel.
     collapsed = layer(x0.repeat(4, 1))
-    assert torch.allclose(collapsed[:, 6:], torch.full((4, 4), 3.0))
+    assert torch.allclose(collapsed[:, 6:], torch.full((4, 4), 1.0))
     out = layer(torch.randn(4, 6, requires_grad=True))
     out.sum().backward()
     assert layer.T.grad is not None and torch.isfinite(layer.T.grad).all()

@@ -1,17 +1,32 @@
-"""Data sets held whole in memory as uint8, and the Batcher that feeds the Trainer."""
+"""Data sets held whole in memory as uint8, the toy 2-D mixtures, and the batchers that feed
+the Trainer."""
 
 from ganforge.data.batcher import Batcher, to_uint8
 from ganforge.data.dataset import ImageDataset, resize_images
-from ganforge.data.datasets import DATASETS, DEFAULT_IMAGE_SIZE, dataset_names, load_dataset
+from ganforge.data.datasets import (
+    DATASETS,
+    DEFAULT_IMAGE_SIZE,
+    dataset_names,
+    is_point_dataset,
+    load_dataset,
+    load_training_data,
+)
 from ganforge.data.idx import parse_idx, read_idx
+from ganforge.data.toy import TOY_DATASETS, PointBatcher, ToyMixture, mode_metrics
 
 __all__ = [
     "DATASETS",
     "DEFAULT_IMAGE_SIZE",
     "Batcher",
     "ImageDataset",
+    "PointBatcher",
+    "TOY_DATASETS",
+    "ToyMixture",
     "dataset_names",
+    "is_point_dataset",
     "load_dataset",
+    "load_training_data",
+    "mode_metrics",
     "parse_idx",
     "read_idx",
     "resize_images",

@@ -20,7 +20,7 @@ def storage_device(nbytes: int, device: torch.device) -> torch.device:
 
 
 class Batcher:
-    """Yields {"image": float [-1, 1], "label": int64} batches on ``device``, epoch after epoch.
+    """Yields {"x": images, float [-1, 1], "label": int64} batches on ``device``, epoch after epoch.
 
     The whole data set stays uint8 (on the device when it fits), each epoch is one random
     permutation and a batch is one ``index_select``: no per-sample Python and no workers.
@@ -64,7 +64,7 @@ class Batcher:
         idx = self.perm[self.cursor : self.cursor + self.batch_size]
         self.cursor += self.batch_size
         image = self.images.index_select(0, idx).to(self.device, non_blocking=True)
-        batch = {"image": image.float().div_(127.5).sub_(1.0)}
+        batch = {"x": image.float().div_(127.5).sub_(1.0)}
         if self.labels is not None:
             batch["label"] = self.labels.index_select(0, idx).to(self.device, non_blocking=True)
         return batch

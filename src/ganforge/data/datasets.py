@@ -15,6 +15,7 @@ from ganforge.data.dataset import ImageDataset, resize_images
 from ganforge.data.download import check_digest, fetch
 from ganforge.data.idx import parse_idx, read_bytes
 from ganforge.data.stacked_mnist import stack_digits
+from ganforge.data.toy import ToyMixture
 from ganforge.errors import DataError, GanforgeError
 from ganforge.registry import Registry
 
@@ -59,7 +60,28 @@ def load_dataset(
 
 
 def dataset_names() -> list[str]:
-    return DATASETS.names() + [FOLDER_PREFIX + "PATH"]
+    from ganforge.data.toy import TOY_DATASETS
+
+    return DATASETS.names() + TOY_DATASETS.names() + [FOLDER_PREFIX + "PATH"]
+
+
+def is_point_dataset(name: str) -> bool:
+    """Whether ``name`` is one of the 2-D toy mixtures rather than an image data set."""
+    from ganforge.data.toy import TOY_DATASETS
+
+    return name in TOY_DATASETS
+
+
+def load_training_data(
+    name: str, *, data_dir: str | Path | None = None, image_size: int | None = None
+) -> ImageDataset | ToyMixture:
+    """What a run trains on: an image data set (see :func:`load_dataset`) or a toy mixture."""
+    if is_point_dataset(name):
+        if image_size is not None:
+            raise GanforgeError(f"--image-size does not apply to {name}, a data set of 2-D "
+                                "points")
+        return ToyMixture(name)
+    return load_dataset(name, data_dir=data_dir, image_size=image_size)
 
 
 @DATASETS.register("digits")

@@ -42,11 +42,21 @@ def grid25() -> tuple[torch.Tensor, float]:
 
 
 class ToyMixture:
-    """An equal-weight mixture of isotropic 2-D Gaussians, looked up by name in TOY_DATASETS."""
+    """An equal-weight mixture of isotropic 2-D Gaussians, looked up by name in TOY_DATASETS.
+
+    It is an endless data set: the Trainer draws every batch afresh (:class:`PointBatcher`).
+    """
+
+    point_dim = 2
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.centers, self.std = TOY_DATASETS.get(name)()
+
+    @property
+    def extent(self) -> float:
+        """Half-width of a square plot window that shows every mode with a margin."""
+        return float(self.centers.abs().max()) * 1.5
 
     def __repr__(self) -> str:
         return f"ToyMixture({self.name!r}: {len(self.centers)} modes, std {self.std})"
@@ -85,3 +95,34 @@ def mode_metrics(
         "high_quality": float(good.float().mean()),
         "mode_counts": counts,
     }
+
+
+class PointBatcher:
+    """Yields {"x": float [B, 2]} batches of fresh samples of ``mixture`` on ``device``.
+
+    The points are drawn on the CPU from the batcher's own generator, so a run's data stream is
+    the same on every device and is restored exactly on resume. There are no epochs.
+    """
+
+    epoch = None
+
+    def __init__(
+        self, mixture: ToyMixture, batch_size: int, device: torch.device | str, seed: int = 0
+    ) -> None:
+        self.mixture = mixture
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict[str, torch.Tensor]:
+        points = self.mixture.sample(self.batch_size, self.generator)
+        return {"x": points.to(self.device, non_blocking=True)}
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])

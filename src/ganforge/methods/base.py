@@ -19,12 +19,17 @@ Logs = dict[str, torch.Tensor]
 
 @dataclass(frozen=True)
 class DataSpec:
-    """What the networks need to know of the data; saved with a run so loading needs no data."""
+    """What the networks need to know of the data; saved with a run so loading needs no data.
+
+    ``kind`` is ``"image"`` ([C, H, W] samples) or ``"points"`` (the toy mixtures' [D] vectors,
+    with ``img_channels`` = D and ``img_size`` = 1).
+    """
 
     img_channels: int
     img_size: int
     num_classes: int = 0
     class_names: tuple[str, ...] = ()
+    kind: str = "image"
 
     @classmethod
     def from_dict(cls, data: dict) -> DataSpec:
@@ -176,6 +181,11 @@ def build_backbone(
     from ganforge.methods.stabilisers import stabilise_discriminator, stabilise_generator
 
     arch = ARCHITECTURES.get(cfg.arch)
+    if arch.data != spec.kind:
+        fitting = [n for n, a in ARCHITECTURES.items() if a.data == spec.kind]
+        what = {"image": "images", "points": "2-D points"}
+        raise GanforgeError(f"the {cfg.arch} backbone draws {what[arch.data]}, but this data "
+                            f"set holds {what[spec.kind]}; use --arch {' or '.join(fitting)}")
     extra = {} if cfg.attention is None else {"attention_at": cfg.attention}
     try:
         G = arch.generator(z_dim=cfg.latent_dim + g_extra_inputs, img_channels=spec.img_channels,

@@ -82,7 +82,7 @@ class GAN(Method):
             self.history[group].update()
 
     def d_loss(self, batch):
-        real = batch["image"]
+        real = batch["x"]
         c_real = self.real_condition(batch)
         c_fake = self.sample_condition(len(real))
         with torch.no_grad():
@@ -98,7 +98,7 @@ class GAN(Method):
         return self.adv_d(real_logits, fake_logits) + aux + penalty, logs
 
     def g_loss(self, batch):
-        real = batch["image"]
+        real = batch["x"]
         c = self.sample_condition(len(real))
         h = self.d_features(self.generate(len(real), condition=c), c)
         if self.cfg.feature_matching or self.objective.g_needs_real:

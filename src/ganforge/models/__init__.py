@@ -5,7 +5,8 @@ Every discriminator has the same shape: ``features(x)`` gives flat features [N, 
 can hang auxiliary heads (ACGAN's classifier, InfoGAN's Q) on the same features.
 
 ``ARCHITECTURES`` maps a backbone name to its (generator, discriminator) builders, each called
-with keyword arguments z_dim / img_channels / img_size / width.
+with keyword arguments z_dim / img_channels / img_size / width, and says which kind of data it
+draws: ``"image"`` or ``"points"`` (where img_channels is the point dimension, img_size 1).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.models.infogan import InfoGANDiscriminator, InfoGANGenerator
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator
+from ganforge.models.toy import PointDiscriminator, PointGenerator
 from ganforge.registry import Registry
 
 
@@ -26,6 +28,7 @@ from ganforge.registry import Registry
 class Architecture:
     generator: Callable[..., nn.Module]
     discriminator: Callable[..., nn.Module]
+    data: str = "image"
 
 
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
@@ -42,6 +45,17 @@ ARCHITECTURES.register("mlp")(
 ARCHITECTURES.register("dcgan")(Architecture(DCGANGenerator, DCGANDiscriminator))
 ARCHITECTURES.register("infogan")(Architecture(InfoGANGenerator, InfoGANDiscriminator))
 ARCHITECTURES.register("resnet")(Architecture(ResNetGenerator, ResNetDiscriminator))
+ARCHITECTURES.register("toy")(
+    Architecture(
+        generator=lambda z_dim, img_channels, img_size, width: PointGenerator(
+            z_dim, img_channels, width
+        ),
+        discriminator=lambda img_channels, img_size, width: PointDiscriminator(
+            img_channels, width
+        ),
+        data="points",
+    )
+)
 
 __all__ = [
     "ARCHITECTURES",
@@ -52,6 +66,8 @@ __all__ = [
     "InfoGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
+    "PointDiscriminator",
+    "PointGenerator",
     "ResNetDiscriminator",
     "ResNetGenerator",
 ]

@@ -52,9 +52,13 @@ class MinibatchDiscrimination(nn.Module):
     is easy to spot.
 
     x [N, A] is projected through a tensor T [A, B, C] to M_i [B, C]; for each of the B kernels
-    c_b(x_i, x_j) = exp(-||M_i,b - M_j,b||_1) and o(x_i)_b = sum_{j != i} c_b(x_i, x_j). The
-    output is [x, o(x)] of width ``out_features`` = A + B. Place it on D's flat features,
+    c_b(x_i, x_j) = exp(-||M_i,b - M_j,b||_1) and o(x_i)_b = sum_{j != i} c_b(x_i, x_j) / (N - 1).
+    The output is [x, o(x)] of width ``out_features`` = A + B. Place it on D's flat features,
     before the final linear layer.
+
+    The paper sums over the batch; we average, so o lies in [0, 1] whatever the batch size. With
+    the sum, a freshly initialised generator's batch of 256 near-identical points scores 255 on
+    every kernel against ~32 for real data on 8 modes, and D saturates before G can learn.
     """
 
     def __init__(self, in_features: int, num_kernels: int = 50, kernel_dim: int = 5) -> None:
@@ -72,7 +76,8 @@ class MinibatchDiscrimination(nn.Module):
             )
         m = (x @ self.T).view(len(x), self.num_kernels, self.kernel_dim).transpose(0, 1)
         distances = torch.cdist(m, m, p=1)  # [B, N, N], L1 between rows of M per kernel
-        o = torch.exp(-distances).sum(2) - 1  # exp(-0) = 1 is each example against itself
+        # exp(-0) = 1 is each example against itself.
+        o = (torch.exp(-distances).sum(2) - 1) / max(len(x) - 1, 1)
         return torch.cat([x, o.t()], dim=1)
 
 

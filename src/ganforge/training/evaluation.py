@@ -19,8 +19,9 @@ from typing import Any
 import torch
 
 from ganforge.config import TrainConfig
-from ganforge.data import ImageDataset
+from ganforge.data import ImageDataset, ToyMixture, mode_metrics
 from ganforge.metrics.cache import default_cache_dir
+from ganforge.metrics.domain import kl_to_uniform
 from ganforge.metrics.evaluate import Evaluator, check_sample_counts, default_metrics, parse_metrics
 from ganforge.metrics.registry import metric_direction
 from ganforge.metrics.sources import sample_uint8, take
@@ -31,30 +32,22 @@ BEST_CHECKPOINT = "checkpoint-best.safetensors"
 _NOISE_SEED_OFFSET = 2
 
 
-class PeriodicEvaluation:
-    """The evaluation state of one run: metrics, real statistics, the best value so far."""
+# What the toy mixtures are evaluated on (mode_metrics), and which direction is better.
+POINT_METRICS = {"modes": "higher", "high_quality": "higher", "mode_kl": "lower"}
 
-    def __init__(
-        self, cfg: TrainConfig, dataset: ImageDataset, device: torch.device,
-        cache_dir: str | Path | None = None,
-    ) -> None:
+
+class _EvaluationLog:
+    """What every periodic evaluation shares: its schedule, metrics.jsonl and the best value."""
+
+    def __init__(self, cfg: TrainConfig, lower_is_better: bool) -> None:
         assert cfg.eval_every is not None
         self.every = cfg.eval_every
         self.n = cfg.eval_n
         self.seed = cfg.seed + _NOISE_SEED_OFFSET
-        metrics = parse_metrics(cfg.eval_metrics or default_metrics(cfg.dataset))
-        self.metric_names = [m.name for m in metrics]
-        self.real = take(dataset.images, self.n, seed=0)
-        check_sample_counts(metrics, self.n, len(self.real))
-        self.real_id = f"{cfg.dataset}:train:{dataset.img_size}px"
-        self.device = device
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.best_metric = cfg.best_metric
-        self.lower_is_better = metric_direction(cfg.best_metric or "") == "lower"
+        self.lower_is_better = lower_is_better
         self.best_value: float | None = None
         self.best_step: int | None = None
-        self._evaluator: Evaluator | None = None
-        self._real_features: dict | None = None
         self._log_path: Path | None = None
 
     def due(self, step: int, total_steps: int) -> bool:
@@ -69,23 +62,7 @@ class PeriodicEvaluation:
                     and json.loads(r)["step"] <= resume_step]
             self._log_path.write_text("".join(r + "\n" for r in kept))
 
-    def _sampling_device(self) -> list[int]:
-        return [self.device.index or 0] if self.device.type == "cuda" else []
-
-    def run(self, step: int, method: Any, G: torch.nn.Module) -> tuple[dict[str, Any], bool]:
-        """Evaluate ``G`` (put in eval mode for the draw); returns (row, best_metric improved)."""
-        with torch.random.fork_rng(devices=self._sampling_device()):
-            if self._evaluator is None:
-                self._evaluator = Evaluator(self.metric_names, self.device, self.cache_dir)
-                self._real_features = (self._evaluator.real_features(self.real, self.real_id)
-                                       if self._evaluator.needs_real else None)
-            was_training = G.training
-            G.eval()
-            try:
-                fake = sample_uint8(method, self.n, self.seed, G=G)
-            finally:
-                G.train(was_training)
-            values = self._evaluator.compute(fake, self._real_features)
+    def _record(self, step: int, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         row = {"step": step, **values}
         if self._log_path is not None:
             with open(self._log_path, "a") as f:
@@ -111,3 +88,71 @@ class PeriodicEvaluation:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("best_metric") == self.best_metric:
             self.best_value, self.best_step = state["best_value"], state["best_step"]
+
+
+class PeriodicEvaluation(_EvaluationLog):
+    """The evaluation of an image run: metrics, real statistics, the best value so far."""
+
+    def __init__(
+        self, cfg: TrainConfig, dataset: ImageDataset, device: torch.device,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        super().__init__(cfg, metric_direction(cfg.best_metric or "") == "lower")
+        metrics = parse_metrics(cfg.eval_metrics or default_metrics(cfg.dataset))
+        self.metric_names = [m.name for m in metrics]
+        self.real = take(dataset.images, self.n, seed=0)
+        check_sample_counts(metrics, self.n, len(self.real))
+        self.real_id = f"{cfg.dataset}:train:{dataset.img_size}px"
+        self.device = device
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self._evaluator: Evaluator | None = None
+        self._real_features: dict | None = None
+
+    def _sampling_device(self) -> list[int]:
+        return [self.device.index or 0] if self.device.type == "cuda" else []
+
+    def run(self, step: int, method: Any, G: torch.nn.Module) -> tuple[dict[str, Any], bool]:
+        """Evaluate ``G`` (put in eval mode for the draw); returns (row, best_metric improved)."""
+        with torch.random.fork_rng(devices=self._sampling_device()):
+            if self._evaluator is None:
+                self._evaluator = Evaluator(self.metric_names, self.device, self.cache_dir)
+                self._real_features = (self._evaluator.real_features(self.real, self.real_id)
+                                       if self._evaluator.needs_real else None)
+            was_training = G.training
+            G.eval()
+            try:
+                fake = sample_uint8(method, self.n, self.seed, G=G)
+            finally:
+                G.train(was_training)
+            values = self._evaluator.compute(fake, self._real_features)
+        return self._record(step, values)
+
+
+class PointEvaluation(_EvaluationLog):
+    """The evaluation of a toy-mixture run on ``eval_n`` points (VEEGAN's 2,500 by default) from
+    fixed noise: modes covered, high-quality share (:func:`ganforge.data.mode_metrics`) and the
+    KL divergence from uniform of the high-quality points' mode histogram."""
+
+    def __init__(self, cfg: TrainConfig, mixture: ToyMixture, device: torch.device) -> None:
+        super().__init__(cfg, POINT_METRICS.get(cfg.best_metric or "") == "lower")
+        self.mixture = mixture
+
+    @torch.no_grad()
+    def run(self, step: int, method: Any, G: torch.nn.Module) -> tuple[dict[str, Any], bool]:
+        was_training = G.training
+        G.eval()
+        try:
+            points = method.sample(self.n, torch.Generator().manual_seed(self.seed), G=G)
+        finally:
+            G.train(was_training)
+        return self._record(step, point_metrics(points, self.mixture))
+
+
+def point_metrics(points: torch.Tensor, mixture: ToyMixture) -> dict[str, Any]:
+    """The values of ``POINT_METRICS`` for generated points [N, 2] of ``mixture``."""
+    found = mode_metrics(points.detach().float().cpu(), mixture)
+    counts = found["mode_counts"]
+    return {"modes": found["modes"], "high_quality": found["high_quality"],
+            # Of the high-quality points' modes; nan when no point is near any mode.
+            "mode_kl": kl_to_uniform(counts) if counts.sum() > 0 else math.nan}
+

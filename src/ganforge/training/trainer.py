@@ -16,31 +16,50 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
 from ganforge import __version__
-from ganforge.config import DEFAULT_STEPS, TrainConfig, resolve_device, validate, write_json
-from ganforge.data import Batcher, ImageDataset, load_dataset, to_uint8
+from ganforge.config import (
+    DEFAULT_STEPS,
+    TrainConfig,
+    dataset_defaults,
+    resolve_device,
+    validate,
+    write_json,
+)
+from ganforge.data import (
+    Batcher,
+    ImageDataset,
+    PointBatcher,
+    ToyMixture,
+    is_point_dataset,
+    load_training_data,
+    to_uint8,
+)
 from ganforge.errors import GanforgeError, TrainingDiverged
 from ganforge.methods import METHODS, DataSpec, Method
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.ema import EMA
 from ganforge.training.log import RunLog
 from ganforge.viz import image_grid, save_image
+from ganforge.viz.scatter import save_gif, scatter_plot
 
 CONFIG_FILE = "config.json"
 
 
 def resolve(cfg: TrainConfig) -> TrainConfig:
     """Fill fields left as None from the method's defaults (e.g. its backbone)."""
-    defaults = METHODS.get(cfg.method).defaults
+    defaults = {**METHODS.get(cfg.method).defaults, **dataset_defaults(cfg.dataset)}
     filled = {k: v for k, v in defaults.items() if getattr(cfg, k, None) is None}
+    cfg = cfg.replace(**filled) if filled else cfg
     if cfg.eval_every is not None and cfg.eval_metrics is None:
         from ganforge.metrics.evaluate import default_metrics
 
-        filled["eval_metrics"] = default_metrics(cfg.dataset)
-    return cfg.replace(**filled) if filled else cfg
+        cfg = cfg.replace(eval_metrics="modes" if is_point_dataset(cfg.dataset)
+                          else default_metrics(cfg.dataset))
+    return cfg
 
 
 def make_optimizer(cfg: TrainConfig, group: str, modules, device: torch.device):
@@ -63,15 +82,52 @@ def grid_scale(img_size: int) -> int:
     return max(1, 64 // img_size)
 
 
+TrainingData = ImageDataset | ToyMixture
+# The animation of a run's sample pictures holds at most this many frames, evenly spaced.
+GIF_FRAMES = 60
+
+
+def data_spec(data: TrainingData) -> DataSpec:
+    if isinstance(data, ToyMixture):
+        return DataSpec(data.point_dim, 1, kind="points")
+    return DataSpec(data.img_channels, data.img_size, data.num_classes, tuple(data.class_names))
+
+
+def make_batcher(data: TrainingData, batch_size: int, device: torch.device, seed: int):
+    if isinstance(data, ToyMixture):
+        return PointBatcher(data, batch_size, device, seed=seed)
+    return Batcher(data, batch_size, device, seed=seed)
+
+
+def progress_gif(run_dir: Path, duration_ms: int = 150) -> Path | None:
+    """Animate the run's saved sample pictures (samples/step_*.png) into samples.gif."""
+    from PIL import Image
+
+    frames = sorted((run_dir / "samples").glob("step_*.png"))
+    if not frames:
+        return None
+    if len(frames) > GIF_FRAMES:
+        keep = torch.linspace(0, len(frames) - 1, GIF_FRAMES).round().long().unique().tolist()
+        frames = [frames[i] for i in keep]
+    pictures = []
+    for path in frames:
+        with Image.open(path) as image:
+            pictures.append(torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1))
+    if len({p.shape for p in pictures}) > 1:
+        return None  # pictures of different sizes: an older run's; nothing sensible to animate
+    return save_gif(pictures, run_dir / "samples.gif", duration_ms=duration_ms)
+
+
 class Trainer:
-    def __init__(self, cfg: TrainConfig, dataset: ImageDataset | None = None) -> None:
+    def __init__(self, cfg: TrainConfig, dataset: TrainingData | None = None) -> None:
         cfg = validate(resolve(cfg))
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
         if dataset is None:
-            dataset = load_dataset(cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size)
-        self.spec = DataSpec(dataset.img_channels, dataset.img_size, dataset.num_classes,
-                             tuple(dataset.class_names))
+            dataset = load_training_data(cfg.dataset, data_dir=cfg.data_dir,
+                                         image_size=cfg.image_size)
+        self.data = dataset
+        self.spec = data_spec(dataset)
         torch.manual_seed(cfg.seed)
         self.method: Method = METHODS.get(cfg.method)(cfg, self.spec).to(self.device)
         self.ema = EMA(self.method.G, cfg.ema) if cfg.ema else None
@@ -82,26 +138,28 @@ class Trainer:
         use_scaler = cfg.precision == "fp16"
         self.scalers = {g: torch.amp.GradScaler(self.device.type, enabled=use_scaler)
                         for g in groups}
-        self.batcher = Batcher(dataset, cfg.batch_size, self.device, seed=cfg.seed)
-        self.total_steps = self._total_steps(len(dataset))
+        self.batcher = make_batcher(dataset, cfg.batch_size, self.device, cfg.seed)
+        self.total_steps = self._total_steps(dataset)
         self.step = 0
+        self.timed_out = False
         self.last_checkpoint_step: int | None = None
         self.run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg)
         self.evaluation = None
         if cfg.eval_every is not None:
             # Imported here: the metrics stack (scipy, feature networks) is only needed for it.
-            from ganforge.training.evaluation import PeriodicEvaluation
+            from ganforge.training.evaluation import PeriodicEvaluation, PointEvaluation
 
-            self.evaluation = PeriodicEvaluation(cfg, dataset, self.device)
+            evaluation = PointEvaluation if self.spec.kind == "points" else PeriodicEvaluation
+            self.evaluation = evaluation(cfg, dataset, self.device)
         self._log: RunLog | None = None
         self._reset_log_sums()
 
-    def _total_steps(self, n_images: int) -> int:
+    def _total_steps(self, data: TrainingData) -> int:
         cfg = self.cfg
         if cfg.steps is not None:
             return cfg.steps
-        if cfg.epochs is not None:
-            return max(1, math.ceil(cfg.epochs * n_images / (cfg.batch_size * cfg.d_steps)))
+        if cfg.epochs is not None:  # validate() refused epochs of the endless toy data
+            return max(1, math.ceil(cfg.epochs * len(data) / (cfg.batch_size * cfg.d_steps)))
         return DEFAULT_STEPS
 
     # ---- one step ---------------------------------------------------------------------------
@@ -177,10 +235,12 @@ class Trainer:
                 f"stopped and {kept}; try a lower --lr or --precision fp32"
             )
         elapsed = time.perf_counter() - start_time
-        images = (self.step - start_step) * self.cfg.batch_size * self.cfg.d_steps
-        row = {"step": self.step, "epoch": self.batcher.epoch,
+        seen = (self.step - start_step) * self.cfg.batch_size * self.cfg.d_steps
+        row = {"step": self.step,
+               **({} if self.batcher.epoch is None else {"epoch": self.batcher.epoch}),
                **{k: v / self._count for k, v in zip(keys, values, strict=True)},
-               "images_per_s": images / max(elapsed, 1e-9)}
+               f"{'images' if self.spec.kind == 'image' else 'points'}_per_s":
+                   seen / max(elapsed, 1e-9)}
         if self._log is not None:
             self._log.write(row)
         self._reset_log_sums()
@@ -194,17 +254,23 @@ class Trainer:
 
     @torch.no_grad()
     def samples(self, n: int | None = None) -> torch.Tensor:
-        """uint8 images from the fixed noise batch (the same at every call), EMA weights if any."""
+        """Samples from the fixed noise batch (the same at every call), EMA weights if any:
+        uint8 images, or float points for the toy data sets."""
         n = n or self.cfg.n_samples
         G = self.sampling_G
         was_training = G.training
         G.eval()
-        images = self.method.sample(n, torch.Generator().manual_seed(self.cfg.seed + 1), G=G,
-                                    condition=self.method.display_condition(n))
+        fakes = self.method.sample(n, torch.Generator().manual_seed(self.cfg.seed + 1), G=G,
+                                   condition=self.method.display_condition(n))
         G.train(was_training)
-        return to_uint8(images)
+        return fakes if self.spec.kind == "points" else to_uint8(fakes)
 
     def save_samples(self, path: Path) -> Path:
+        """A grid of images, or for point data a scatter plot over the mixture's modes on a
+        fixed window, so successive pictures line up as frames of samples.gif."""
+        if self.spec.kind == "points":
+            picture = scatter_plot(self.samples(), self.data.centers, extent=self.data.extent)
+            return save_image(picture, path)
         nrow = self.method.display_nrow or 8
         return save_image(image_grid(self.samples(), nrow=nrow), path,
                           grid_scale(self.spec.img_size))
@@ -220,17 +286,19 @@ class Trainer:
             t, rest = ckpt.flatten_optimizer(f"optim.{name}", optimizer.state_dict())
             tensors.update(t)
             optim_json[name] = rest
-        batcher = self.batcher.state_dict()
-        tensors["batcher.generator"] = batcher["generator"]
-        tensors["batcher.perm"] = batcher["perm"]
+        batcher = {}
+        for key, value in self.batcher.state_dict().items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"batcher.{key}"] = value
+            else:
+                batcher[key] = value
         tensors["rng.cpu"] = torch.get_rng_state()
         if self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         state = {
             "step": self.step,
             "total_steps": self.total_steps,
-            "epoch": batcher["epoch"],
-            "cursor": batcher["cursor"],
+            "batcher": batcher,
             "optimizers": optim_json,
             "scalers": {g: s.state_dict() for g, s in self.scalers.items()},
             "ganforge_version": __version__,
@@ -270,9 +338,10 @@ class Trainer:
         for name, scaler in self.scalers.items():
             if state["scalers"].get(name):
                 scaler.load_state_dict(state["scalers"][name])
-        self.batcher.load_state_dict({"epoch": state["epoch"], "cursor": state["cursor"],
-                                      "generator": tensors["batcher.generator"],
-                                      "perm": tensors["batcher.perm"]})
+        # Checkpoints of ganforge 0.1 kept the image batcher's position at the top level.
+        batcher = (state["batcher"] if "batcher" in state
+                   else {"epoch": state["epoch"], "cursor": state["cursor"]})
+        self.batcher.load_state_dict({**batcher, **ckpt.unprefixed("batcher", tensors)})
         torch.set_rng_state(tensors["rng.cpu"])
         if self.device.type == "cuda" and "rng.cuda" in tensors:
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
@@ -284,9 +353,10 @@ class Trainer:
 
     @classmethod
     def resume(cls, run_dir: str | Path, steps: int | None = None,
-               dataset: ImageDataset | None = None, device: str | None = None) -> Trainer:
+               dataset: ImageDataset | None = None, device: str | None = None,
+               time_limit: float | None = None) -> Trainer:
         """Continue a run exactly where its checkpoint left it (``steps`` may raise the total;
-        ``device`` may move it, e.g. from a GPU to a CPU)."""
+        ``device`` may move it, e.g. from a GPU to a CPU; ``time_limit`` bounds this session)."""
         from ganforge.inference import read_run_config
 
         run_dir = Path(run_dir)
@@ -297,6 +367,8 @@ class Trainer:
             cfg = cfg.replace(steps=steps, epochs=None)
         if device is not None:
             cfg = cfg.replace(device=device)
+        if time_limit is not None:
+            cfg = cfg.replace(time_limit=time_limit)
         trainer = cls(cfg, dataset=dataset)
         if steps is None:
             trainer.total_steps = state["total_steps"]
@@ -332,13 +404,18 @@ class Trainer:
         bar = tqdm(total=end, initial=self.step, disable=None, unit="step", dynamic_ncols=True,
                    desc=f"{cfg.method} on {cfg.dataset}")
         self._reset_log_sums()
+        deadline = time.perf_counter() + cfg.time_limit if cfg.time_limit else math.inf
+        self.timed_out = False
         try:
             while self.step < end:
                 self.train_step()
                 bar.update(1)
+                if self.step < end and time.perf_counter() >= deadline:
+                    # Out of time: this step becomes the last, with its checkpoint and metrics.
+                    end, self.timed_out = self.step, True
                 at_checkpoint = self.step % cfg.checkpoint_every == 0 or self.step == end
-                at_eval = (self.evaluation is not None
-                           and self.evaluation.due(self.step, self.total_steps))
+                at_eval = self.evaluation is not None and (
+                    self.evaluation.due(self.step, self.total_steps) or self.timed_out)
                 # Checkpoints and evaluations come after the NaN guard has read the losses.
                 if self.step % cfg.log_every == 0 or at_checkpoint or at_eval:
                     row = self.flush_logs()
@@ -360,4 +437,5 @@ class Trainer:
             if self._log is not None:
                 self._log.close()
         self.save_samples(self.run_dir / "samples.png")
+        progress_gif(self.run_dir)
         return self.run_dir

@@ -2,7 +2,7 @@
 the Trainer."""
 
 from ganforge.data.batcher import Batcher, to_uint8
-from ganforge.data.dataset import ImageDataset, resize_images
+from ganforge.data.dataset import ImageDataset, balanced_subset, resize_images
 from ganforge.data.datasets import (
     DATASETS,
     DEFAULT_IMAGE_SIZE,
@@ -22,6 +22,7 @@ __all__ = [
     "PointBatcher",
     "TOY_DATASETS",
     "ToyMixture",
+    "balanced_subset",
     "dataset_names",
     "is_point_dataset",
     "load_dataset",

@@ -50,3 +50,22 @@ def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
                                 align_corners=False)
         out[start : start + 4096] = resized.round_().clamp_(0, 255).to(torch.uint8)
     return out
+
+
+def balanced_subset(labels: torch.Tensor, per_class: int, seed: int = 0) -> torch.Tensor:
+    """Indices of ``per_class`` examples of every class, the same for the same labels and seed:
+    the first examples of each class in one seeded permutation, in class order."""
+    from ganforge.errors import GanforgeError
+
+    if per_class < 1:
+        raise GanforgeError(f"--labels-per-class must be at least 1, got {per_class}")
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    shuffled = labels[order]
+    chosen = []
+    for k in range(int(labels.max()) + 1):
+        of_class = order[shuffled == k]
+        if len(of_class) < per_class:
+            raise GanforgeError(f"class {k} has only {len(of_class)} examples; choose "
+                                f"--labels-per-class {len(of_class)} or fewer")
+        chosen.append(of_class[:per_class])
+    return torch.cat(chosen)

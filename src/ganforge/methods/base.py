@@ -157,6 +157,10 @@ class Method(nn.Module):
     def discriminate(self, x: torch.Tensor, c=None) -> torch.Tensor:
         return self.d_logits(self.d_features(x, c), c)
 
+    def bind_data(self, data) -> None:
+        """Called once by the Trainer with its training data before the first step (the
+        semi-supervised GAN keeps its labelled subset)."""
+
     def after_update(self, group: str) -> None:
         """Called by the Trainer after each optimiser step of ``group`` (weight clipping,
         running averages)."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganforge.models.improved_gan import ImprovedGANDiscriminator, ImprovedGANGenerator
 from ganforge.models.infogan import InfoGANDiscriminator, InfoGANGenerator
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator
@@ -45,6 +46,16 @@ ARCHITECTURES.register("mlp")(
 ARCHITECTURES.register("dcgan")(Architecture(DCGANGenerator, DCGANDiscriminator))
 ARCHITECTURES.register("infogan")(Architecture(InfoGANGenerator, InfoGANDiscriminator))
 ARCHITECTURES.register("resnet")(Architecture(ResNetGenerator, ResNetDiscriminator))
+ARCHITECTURES.register("improved-gan")(
+    Architecture(
+        generator=lambda z_dim, img_channels, img_size, width: ImprovedGANGenerator(
+            z_dim, img_channels, img_size
+        ),
+        discriminator=lambda img_channels, img_size, width: ImprovedGANDiscriminator(
+            img_channels, img_size
+        ),
+    )
+)
 ARCHITECTURES.register("toy")(
     Architecture(
         generator=lambda z_dim, img_channels, img_size, width: PointGenerator(
@@ -62,6 +73,8 @@ __all__ = [
     "Architecture",
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "ImprovedGANDiscriminator",
+    "ImprovedGANGenerator",
     "InfoGANDiscriminator",
     "InfoGANGenerator",
     "MLPDiscriminator",

@@ -1,5 +1,5 @@
 """Reusable layers and initialisers shared by the models."""
 
-from ganforge.nn.init import dcgan_init
+from ganforge.nn.init import dcgan_init, weight_norm_data_init_
 
-__all__ = ["dcgan_init"]
+__all__ = ["dcgan_init", "weight_norm_data_init_"]

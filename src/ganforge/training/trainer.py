@@ -130,6 +130,7 @@ class Trainer:
         self.spec = data_spec(dataset)
         torch.manual_seed(cfg.seed)
         self.method: Method = METHODS.get(cfg.method)(cfg, self.spec).to(self.device)
+        self.method.bind_data(dataset)
         self.ema = EMA(self.method.G, cfg.ema) if cfg.ema else None
         groups = self.method.groups()
         self.params = {g: [p for m in mods for p in m.parameters()] for g, mods in groups.items()}

@@ -1,0 +1,125 @@
+"""The semi-supervised GAN of Salimans et al. 2016 (Improved GAN, sec. 5).
+
+D is a K-class classifier whose logits l_1..l_K stand for the real classes; the fake class K+1
+has its logit fixed to 0. Then p(real | x) = Z(x) / (Z(x) + 1) with Z = sum_k exp(l_k), i.e.
+D(x) = sigmoid(logsumexp(l)), so the unsupervised part of D's loss is exactly the GAN game on
+the logit logsumexp(l), and the supervised part is cross-entropy over the K real classes on a
+small labelled subset. G is trained by feature matching (the paper's best choice for
+classification). After training, D's argmax over l is the classifier.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import weight_norm
+
+from ganforge.data import ImageDataset, balanced_subset
+from ganforge.errors import GanforgeError
+from ganforge.methods.base import DataSpec, Option, register_method
+from ganforge.methods.gan import GAN
+from ganforge.nn import weight_norm_data_init_
+
+_INIT_IMAGES = 500
+_INIT_LOGIT_STD = 0.1
+
+
+def with_class_outputs(D: nn.Module, num_classes: int) -> nn.Module:
+    """Give D's head ``num_classes`` outputs in place of its one logit (weight-normalised when
+    the old output layer was)."""
+    sequential = isinstance(D.head, nn.Sequential)
+    last = D.head[-1] if sequential else D.head
+    layer = nn.Linear(last.in_features, num_classes)
+    if parametrize.is_parametrized(last):
+        layer = weight_norm(layer)
+    if sequential:
+        D.head[-1] = layer
+    else:
+        D.head = layer
+    return D
+
+
+@register_method("ssgan")
+class SemiSupervisedGAN(GAN):
+    """Salimans et al. 2016: K+1-class discriminator, ``--labels-per-class`` labelled examples
+    per class (chosen by the seed, balanced), every training image as unlabelled data, feature
+    matching for G; the paper's MNIST networks and optimiser (Adam 3e-3, beta1 0.5, batch 100).
+    """
+
+    defaults = {"arch": "improved-gan", "feature_matching": True, "lr": 3e-3, "beta1": 0.5,
+                "batch_size": 100}
+    options = (
+        Option("labels_per_class", 10, "labelled training examples per class", int),
+        Option("unlabelled_weight", 1.0, "weight of the unsupervised (real/fake) part of D's "
+               "loss against the supervised cross-entropy", float),
+    )
+
+    def __init__(self, cfg, spec: DataSpec) -> None:
+        if spec.num_classes < 2:
+            raise GanforgeError(f"ssgan needs a labelled data set; {cfg.dataset} has no class "
+                                "labels (try digits, mnist, fashion-mnist or cifar10)")
+        self.num_classes = spec.num_classes
+        super().__init__(cfg, spec)
+        if not self.option("unlabelled_weight") > 0:
+            raise GanforgeError("--unlabelled-weight must be positive")
+        n = self.option("labels_per_class") * self.num_classes
+        # The labelled subset travels with the checkpoint, so a loaded run knows its labels.
+        self.register_buffer("labelled_images", torch.zeros(
+            n, spec.img_channels, spec.img_size, spec.img_size, dtype=torch.uint8))
+        self.register_buffer("labelled_labels", torch.zeros(n, dtype=torch.long))
+
+    def build_networks(self):
+        G, D = super().build_networks()
+        return G, with_class_outputs(D, self.num_classes)
+
+    def bind_data(self, data) -> None:
+        if not isinstance(data, ImageDataset) or data.labels is None:
+            raise GanforgeError("ssgan needs labelled images")
+        index = balanced_subset(data.labels, self.option("labels_per_class"), self.cfg.seed)
+        self.labelled_images.copy_(data.images[index])
+        self.labelled_labels.copy_(data.labels[index])
+        # The paper's data-dependent init of D's weight-normalised layers, on 500 training
+        # images; its class logits start at std 0.1, as in the released code.
+        generator = torch.Generator().manual_seed(self.cfg.seed)
+        sample = torch.randperm(len(data), generator=generator)[:_INIT_IMAGES]
+        images = data.images[sample].to(self.device).float().div(127.5).sub(1.0)
+        weight_norm_data_init_(self.D, images)
+        output = self.D.head[-1] if isinstance(self.D.head, nn.Sequential) else self.D.head
+        if parametrize.is_parametrized(output):
+            with torch.no_grad():
+                output.parametrizations.weight.original0.mul_(_INIT_LOGIT_STD)
+                output.bias.mul_(_INIT_LOGIT_STD)
+
+    def class_logits(self, h: torch.Tensor) -> torch.Tensor:
+        """The K real-class logits from D's features."""
+        return self.D.head(h)
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits [N, K] of images in [-1, 1] (call in eval mode for the test error)."""
+        return self.class_logits(self.D.features(x))
+
+    def d_logits(self, h: torch.Tensor, c=None) -> torch.Tensor:
+        # The fake class's logit is 0, so log(p_real / p_fake) = logsumexp of the K logits.
+        return torch.logsumexp(self.class_logits(h), dim=1)
+
+    def adv_d(self, real_logits, fake_logits):
+        return self.option("unlabelled_weight") * super().adv_d(real_logits, fake_logits)
+
+    def labelled_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """All labelled examples when there are at most ``n``, else a random ``n`` of them."""
+        count = len(self.labelled_labels)
+        if count > n:
+            index = torch.randperm(count, device=self.labelled_labels.device)[:n]
+            images, labels = self.labelled_images[index], self.labelled_labels[index]
+        else:
+            images, labels = self.labelled_images, self.labelled_labels
+        return images.float().div(127.5).sub(1.0), labels
+
+    def aux_d_loss(self, h_real, c_real, h_fake, c_fake):
+        images, labels = self.labelled_batch(len(h_real))
+        logits = self.classify(images)
+        supervised = F.cross_entropy(logits, labels)
+        accuracy = (logits.detach().argmax(1) == labels).float().mean()
+        return supervised, {"supervised": supervised.detach(), "labelled_acc": accuracy}

@@ -1,0 +1,75 @@
+"""The MNIST networks of Salimans et al. 2016 (Improved GAN), semi-supervised experiments.
+
+After the released code (openai/improved-gan, ``train_mnist_feature_matching.py``):
+
+- G: z -> 500 -> 500 (batch norm, softplus) -> 784, weight-normalised output layer; tanh here,
+  where the paper has a sigmoid, because ganforge's images live in [-1, 1].
+- D: Gaussian noise (std 0.3) on the input, then weight-normalised ReLU layers of 1000, 500,
+  250, 250, 250 units, each followed by Gaussian noise (std 0.5), then a weight-normalised
+  linear head. The noise is D's only regulariser and is off in eval mode.
+
+``features(x)`` is the last hidden layer (250 units), the layer the paper's feature-matching
+generator matches.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import weight_norm
+
+
+class GaussianNoise(nn.Module):
+    """Adds N(0, std^2) noise in training mode; the identity in eval mode."""
+
+    def __init__(self, std: float) -> None:
+        super().__init__()
+        self.std = std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.std * torch.randn_like(x) if self.training else x
+
+    def extra_repr(self) -> str:
+        return f"std={self.std}"
+
+
+class ImprovedGANGenerator(nn.Module):
+    def __init__(self, z_dim: int = 100, img_channels: int = 1, img_size: int = 28,
+                 width: int = 500) -> None:
+        super().__init__()
+        self.img_shape = (img_channels, img_size, img_size)
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, width), nn.BatchNorm1d(width), nn.Softplus(),
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.Softplus(),
+            weight_norm(nn.Linear(width, math.prod(self.img_shape))), nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(len(z), *self.img_shape)
+
+
+class ImprovedGANDiscriminator(nn.Module):
+    def __init__(self, img_channels: int = 1, img_size: int = 28,
+                 hidden: tuple[int, ...] = (1000, 500, 250, 250, 250), input_noise: float = 0.3,
+                 hidden_noise: float = 0.5) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [GaussianNoise(input_noise)]
+        width = img_channels * img_size * img_size
+        for i, h in enumerate(hidden):
+            if i > 0:
+                layers.append(GaussianNoise(hidden_noise))
+            layers += [weight_norm(nn.Linear(width, h)), nn.ReLU(inplace=True)]
+            width = h
+        self.body = nn.Sequential(*layers)
+        self.feature_dim = width
+        # The noise after the last hidden layer belongs to the head, so that features() is the
+        # clean layer that feature matching compares.
+        self.head = nn.Sequential(GaussianNoise(hidden_noise), weight_norm(nn.Linear(width, 1)))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x.flatten(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)).squeeze(1)

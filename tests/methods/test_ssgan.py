@@ -1,0 +1,101 @@
+"""The semi-supervised K+1 GAN (Salimans et al. 2016, sec. 5)."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ganforge.config import with_method_defaults
+from ganforge.data import ImageDataset, balanced_subset
+from ganforge.errors import GanforgeError
+from ganforge.methods import METHODS, DataSpec
+from ganforge.nn import weight_norm_data_init_
+from ganforge.training import Trainer
+
+
+def ssgan_config(tmp_path, **kw):
+    fields = dict(dataset="digits", image_size=16, latent_dim=8, batch_size=32, steps=4,
+                  log_every=2, sample_every=100, device="cpu", seed=2,
+                  out=str(tmp_path / "ss"), extra={"labels_per_class": 2})
+    return with_method_defaults("ssgan", **{**fields, **kw})
+
+
+def test_balanced_subset_is_balanced_and_deterministic():
+    labels = torch.arange(10).repeat(50)[torch.randperm(500, generator=torch.Generator()
+                                                        .manual_seed(0))]
+    a = balanced_subset(labels, 7, seed=3)
+    assert torch.equal(a, balanced_subset(labels, 7, seed=3))
+    assert not torch.equal(a, balanced_subset(labels, 7, seed=4))
+    assert len(a.unique()) == 70
+    assert torch.equal(torch.bincount(labels[a], minlength=10), torch.full((10,), 7))
+    with pytest.raises(GanforgeError, match="class 3 has only 1 examples"):
+        balanced_subset(torch.tensor([0, 0, 1, 1, 2, 2, 3]), 2)
+
+
+def test_k_plus_one_loss_matches_its_formula(tmp_path, digits):
+    trainer = Trainer(ssgan_config(tmp_path), dataset=digits)
+    method = trainer.method
+    torch.manual_seed(0)
+    real, fake = torch.randn(6, 10) * 2, torch.randn(6, 10) * 2  # class logits l_1..l_K
+    # p(fake | x) = 1 / (1 + sum_k exp(l_k)) with the (K+1)-th logit fixed at 0.
+    p_fake_real = 1 / (1 + real.exp().sum(1))
+    p_fake_fake = 1 / (1 + fake.exp().sum(1))
+    expected = -(1 - p_fake_real).log().mean() - p_fake_fake.log().mean()
+    unsupervised = method.adv_d(torch.logsumexp(real, 1), torch.logsumexp(fake, 1))
+    assert torch.allclose(unsupervised, expected, atol=1e-5)
+    h = torch.randn(6, method.D.feature_dim)
+    method.eval()
+    assert torch.allclose(method.d_logits(h), torch.logsumexp(method.class_logits(h), 1))
+
+
+def test_supervised_term_is_cross_entropy_on_the_labelled_subset(tmp_path, digits):
+    trainer = Trainer(ssgan_config(tmp_path), dataset=digits)
+    method = trainer.method.eval()
+    assert method.labelled_images.shape == (20, 1, 16, 16)
+    assert torch.equal(torch.bincount(method.labelled_labels), torch.full((10,), 2))
+    index = balanced_subset(digits.labels, 2, seed=2)
+    assert torch.equal(method.labelled_images, digits.images[index])
+    h = torch.zeros(32, method.D.feature_dim)
+    loss, logs = method.aux_d_loss(h, None, h, None)
+    images = method.labelled_images.float() / 127.5 - 1
+    expected = F.cross_entropy(method.classify(images), method.labelled_labels)
+    assert torch.allclose(loss, expected) and 0 <= logs["labelled_acc"] <= 1
+
+
+def test_ssgan_trains_with_feature_matching_and_its_classifier_learns(tmp_path, digits):
+    trainer = Trainer(ssgan_config(tmp_path, steps=40, batch_size=64, lr=1e-3), dataset=digits)
+    assert trainer.cfg.feature_matching and trainer.method.D.head[-1].out_features == 10
+    images = trainer.method.labelled_images.float() / 127.5 - 1
+    labels = trainer.method.labelled_labels
+
+    def labelled_loss():
+        trainer.method.eval()
+        with torch.no_grad():
+            loss = F.cross_entropy(trainer.method.classify(images), labels)
+        trainer.method.train()
+        return loss
+
+    before = labelled_loss()
+    trainer.fit()
+    assert labelled_loss() < before * 0.5
+
+
+def test_weight_norm_data_init_gives_unit_scale_outputs():
+    from torch import nn
+    from torch.nn.utils.parametrizations import weight_norm
+
+    net = nn.Sequential(weight_norm(nn.Linear(20, 30)), nn.ReLU(), weight_norm(nn.Linear(30, 5)))
+    x = torch.randn(400, 20) * 3 + 1
+    weight_norm_data_init_(net, x)
+    out = net(x)
+    assert torch.allclose(out.mean(0), torch.zeros(5), atol=1e-4)
+    assert torch.allclose(out.std(0), torch.ones(5), atol=1e-3)
+
+
+def test_ssgan_refuses_unlabelled_data():
+    with pytest.raises(GanforgeError, match="needs a labelled data set"):
+        METHODS.get("ssgan")(with_method_defaults("ssgan", dataset="fake"), DataSpec(1, 28))
+    unlabelled = ImageDataset("x", torch.zeros(50, 1, 16, 16, dtype=torch.uint8))
+    method = METHODS.get("ssgan")(with_method_defaults("ssgan"),
+                                  DataSpec(1, 16, 10, tuple("0123456789")))
+    with pytest.raises(GanforgeError, match="needs labelled images"):
+        method.bind_data(unlabelled)

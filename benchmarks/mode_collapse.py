@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -55,7 +56,7 @@ TOYS = ("ring8", "grid25")
 
 
 def slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def train(job: dict) -> str:

@@ -12,8 +12,8 @@ def run(capsys, *argv):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["train", "--method", "nope"], "unknown method 'nope'; choose one of: acgan, cgan, "
-                                        "dcgan, gan, infogan"),
+        (["train", "--method", "nope"], "unknown method 'nope'; choose one of: acgan, bigan, "
+                                        "cgan, dcgan, gan, infogan"),
         (["train", "--dataset", "nope"], "choose one of: cifar10, digits, fake, fashion-mnist, "
                                          "mnist, stacked-mnist, grid25, ring8, folder:PATH"),
         (["train", "--device", "tpu"], "unknown device 'tpu'; choose one of: auto, cpu, cuda"),

@@ -168,6 +168,9 @@ def _add_sample(sub) -> None:
                           "categorical code I across columns")
     pictures.add_argument("--interpolate", type=int, default=None, metavar="STEPS",
                           help="rows of STEPS-image walks between random latents")
+    pictures.add_argument("--reconstruct", default=None, metavar="SPEC",
+                          help="vae, vaegan, bigan: --n images from SPEC (a data set NAME[:SPLIT], "
+                          "image folder or .npz) above their reconstructions G(E(x))")
     pictures.add_argument("--walk", type=int, default=None, metavar="KEYFRAMES",
                           help="an animated GIF of a looping walk through KEYFRAMES latents")
     p.add_argument("--range", dest="extent", type=float, default=None,
@@ -290,13 +293,22 @@ def cmd_sample(args: argparse.Namespace) -> int:
             raise GanforgeError(f"--{name} must be at least 1, got {getattr(args, name)}")
     model = load(args.run_dir, device=args.device)
     if args.n is None:
-        args.n = 2500 if model.draws_points else 64
+        args.n = 2500 if model.draws_points else 32 if args.reconstruct else 64
     if args.walk is not None:
         from ganforge.viz.scatter import save_gif
 
         frames = model.walk(keyframes=args.walk, steps=args.steps, mode=args.mode, seed=args.seed)
         path = save_gif(frames, args.out)
         what = f"a {len(frames)}-frame walk through {args.walk} keyframes"
+    elif args.reconstruct is not None:
+        from ganforge.metrics.sources import load_source
+
+        model.check_encoder()
+        source = load_source(args.reconstruct, args.n, seed=args.seed,
+                             data_dir=model.cfg.data_dir, image_size=model.method.spec.img_size)
+        path = save_image(model.reconstruction_grid(source.images, per_row=args.nrow or 8),
+                          args.out)
+        what = f"reconstructions of {len(source.images)} images of {args.reconstruct}"
     elif args.per_class is not None:
         classes = [args.cls] if args.cls is not None else None
         path = save_image(model.class_grid(args.per_class, classes, seed=args.seed), args.out)

@@ -220,6 +220,52 @@ class Model:
             condition = condition.repeat_interleave(steps, 0)
         return self._picture(self._images(path, condition), steps, title=f"{mode} interpolation")
 
+    # ---- methods with an encoder (vae, vaegan, bigan) ---------------------------------------
+
+    def check_encoder(self):
+        """The method, if it has an encoder; a clear error otherwise."""
+        if not hasattr(self.method, "encode"):
+            raise GanforgeError(f"this run ({self.cfg.method}) has no encoder; encoding and "
+                                "reconstruction need a vae, vaegan or bigan run")
+        return self.method
+
+    def _check_images(self, images: torch.Tensor) -> torch.Tensor:
+        spec = self.method.spec
+        expected = (spec.img_channels, spec.img_size, spec.img_size)
+        if images.dim() != 4 or tuple(images.shape[1:]) != expected:
+            raise GanforgeError(f"this model takes images [N, {', '.join(map(str, expected))}], "
+                                f"got {list(images.shape)}; resize them to {spec.img_size}px")
+        if images.dtype == torch.uint8:
+            images = images.float() / 255
+        return images.to(self.method.device).mul(2).sub(1)
+
+    @torch.no_grad()
+    def encode(self, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
+        """Latent codes [N, latent_dim] of images (float in [0, 1] or uint8): the posterior
+        mean for vae/vaegan, E(x) for bigan."""
+        method, x = self.check_encoder(), self._check_images(images)
+        return torch.cat([method.encode(x[i : i + batch]) for i in range(0, len(x), batch)])
+
+    @torch.no_grad()
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
+        """G(encode(x)) in [0, 1] for images (float in [0, 1] or uint8)."""
+        return self.method.run_G(self.encode(images)).add(1.0).div_(2.0).clamp_(0.0, 1.0)
+
+    def reconstruction_grid(self, images: torch.Tensor, per_row: int = 8) -> torch.Tensor:
+        """Pairs of rows: ``per_row`` inputs, then their reconstructions beneath them."""
+        x = self._check_images(images).add(1).div(2)
+        recon = self.reconstruct(x)
+        rows, labels = [], []
+        for start in range(0, len(x), per_row):
+            chunk = slice(start, start + per_row)
+            if len(x[chunk]) < per_row:
+                break
+            rows += [x[chunk], recon[chunk]]
+            labels += ["data", "recon"]
+        if not rows:
+            raise GanforgeError(f"give at least {per_row} images to reconstruct")
+        return self._picture(torch.cat(rows), per_row, rows=labels, title="reconstructions")
+
     def walk(self, keyframes: int = 6, steps: int = 12, panels: int = 4, mode: str = "slerp",
              seed: int = 0) -> list[torch.Tensor]:
         """Frames of a looping walk: a panels x panels grid, each panel travelling through

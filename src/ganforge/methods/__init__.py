@@ -1,6 +1,13 @@
 """One small class per GAN method, registered by name in ``METHODS``."""
 
-from ganforge.methods import conditional, gan, infogan, presets, ssgan  # noqa: F401  (registers them)
+from ganforge.methods import (  # noqa: F401  (registers them)
+    autoencoding,
+    conditional,
+    gan,
+    infogan,
+    presets,
+    ssgan,
+)
 from ganforge.methods.base import (
     METHODS,
     DataSpec,

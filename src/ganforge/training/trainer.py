@@ -185,15 +185,21 @@ class Trainer:
         self.method.after_update(group)
 
     def train_step(self, batches: Iterator[dict[str, torch.Tensor]] | None = None) -> None:
-        """``d_steps`` discriminator updates on fresh batches, then one generator update."""
+        """``d_steps`` discriminator updates on fresh batches, then one generator update (a
+        method without a discriminator, such as the VAE, makes only the generator update)."""
         batches = batches if batches is not None else self.batcher
         method = self.method
-        self._set_trainable("D")
-        for _ in range(self.cfg.d_steps):
+        logs: dict[str, torch.Tensor] = {}
+        if "D" in self.optimizers:
+            self._set_trainable("D")
+            for _ in range(self.cfg.d_steps):
+                batch = next(batches)
+                with self.autocast():
+                    d_loss, d_logs = method.d_loss(batch)
+                self._update("D", d_loss)
+            logs = {"d_loss": d_loss, **d_logs}
+        else:
             batch = next(batches)
-            with self.autocast():
-                d_loss, d_logs = method.d_loss(batch)
-            self._update("D", d_loss)
         self._set_trainable("G")
         with self.autocast():
             g_loss, g_logs = method.g_loss(batch)
@@ -201,7 +207,7 @@ class Trainer:
         if self.ema is not None:
             self.ema.update()
         self.step += 1
-        self._accumulate({"d_loss": d_loss, "g_loss": g_loss, **d_logs, **g_logs})
+        self._accumulate({**logs, "g_loss": g_loss, **g_logs})
 
     # ---- logs and the NaN guard ----------------------------------------------------------------
 
@@ -216,7 +222,9 @@ class Trainer:
         for key, value in logs.items():
             value = value.detach().float()
             self._sums[key] = self._sums[key] + value if key in self._sums else value
-        self._finite &= torch.isfinite(logs["d_loss"]) & torch.isfinite(logs["g_loss"])
+        for key in ("d_loss", "g_loss"):
+            if key in logs:
+                self._finite &= torch.isfinite(logs[key])
         self._count += 1
 
     def flush_logs(self) -> dict | None:
@@ -421,8 +429,8 @@ class Trainer:
                 if self.step % cfg.log_every == 0 or at_checkpoint or at_eval:
                     row = self.flush_logs()
                     if row is not None:
-                        bar.set_postfix(d_loss=f"{row['d_loss']:.3f}",
-                                        g_loss=f"{row['g_loss']:.3f}")
+                        bar.set_postfix({k: f"{row[k]:.3f}" for k in ("d_loss", "g_loss")
+                                         if k in row})
                 if self.step % cfg.sample_every == 0:
                     self.save_samples(self.run_dir / "samples" / f"step_{self.step:06d}.png")
                 if at_eval:

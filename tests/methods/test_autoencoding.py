@@ -1,0 +1,120 @@
+"""VAE, VAE-GAN and BiGAN/ALI: encoders, their losses, reconstructions."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import ganforge
+from ganforge.cli import main
+from ganforge.config import with_method_defaults
+from ganforge.errors import GanforgeError
+from ganforge.methods.autoencoding import bernoulli_nll, gaussian_kl, scale_gradient
+from ganforge.training import Trainer
+
+
+def ae_config(tmp_path, method, **kw):
+    fields = dict(dataset="digits", image_size=16, width=8, latent_dim=6, batch_size=16,
+                  steps=3, log_every=1, sample_every=100, device="cpu", seed=4,
+                  out=str(tmp_path / method))
+    return with_method_defaults(method, **{**fields, **kw})
+
+
+@pytest.mark.parametrize("method", ["vae", "vaegan", "bigan"])
+def test_encoder_and_decoder_shapes_and_a_few_steps(method, tmp_path, digits):
+    trainer = Trainer(ae_config(tmp_path, method), dataset=digits)
+    x = next(iter(trainer.batcher))["x"]
+    codes = trainer.method.E(x)
+    assert codes.shape == (16, 12 if method in ("vae", "vaegan") else 6)
+    before = [p.detach().clone() for p in trainer.method.E.parameters()]
+    trainer.fit()
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.method.E.parameters(),
+                                                       strict=True)), "the encoder did not learn"
+    model = ganforge.load(trainer.run_dir)
+    images = digits.images[:5]
+    assert model.encode(images).shape == (5, 6)
+    recon = model.reconstruct(images)
+    assert recon.shape == (5, 1, 16, 16) and 0 <= recon.min() and recon.max() <= 1
+    assert model.sample(4).shape == (4, 1, 16, 16)
+
+
+def test_vae_loss_is_the_negative_elbo(tmp_path, digits):
+    trainer = Trainer(ae_config(tmp_path, "vae"), dataset=digits)
+    method = trainer.method
+    x = next(iter(trainer.batcher))["x"]
+    torch.manual_seed(1)
+    loss, logs = method.g_loss({"x": x})
+    torch.manual_seed(1)
+    mu, logvar = method.E(x).chunk(2, 1)
+    z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+    p = (method.G(z) + 1) / 2
+    nll = F.binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), (x + 1) / 2, reduction="sum") / len(x)
+    kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()
+    assert torch.allclose(loss, nll + kl, rtol=1e-4)
+    assert torch.allclose(logs["kl"], kl, rtol=1e-4)
+
+
+def test_vae_pieces_against_their_formulas():
+    mu, logvar = torch.zeros(3, 4), torch.zeros(3, 4)
+    assert gaussian_kl(mu, logvar) == 0
+    assert torch.allclose(gaussian_kl(torch.ones(2, 4), torch.zeros(2, 4)), torch.tensor(2.0))
+    x = torch.full((2, 1, 2, 2), 1.0)
+    assert torch.allclose(bernoulli_nll(torch.ones_like(x) * 0.0, x), torch.tensor(4 * 0.6931),
+                          rtol=1e-3)
+    a = torch.tensor([2.0], requires_grad=True)
+    scale_gradient(a, 0.25).sum().backward()
+    assert a.grad.item() == pytest.approx(0.25) and scale_gradient(a, 0.25).item() == 2.0
+
+
+def test_vaegan_routes_the_feature_error_with_gamma_to_the_decoder_only(tmp_path, digits):
+    """The decoder's gradient of the reconstruction term is gamma times the encoder's share."""
+    cfg = ae_config(tmp_path, "vaegan", extra={"recon_weight": 0.1, "kl_weight": 1.0})
+    method = Trainer(cfg, dataset=digits).method
+    x = next(iter(Trainer(cfg.replace(out=str(tmp_path / "b")), dataset=digits).batcher))["x"]
+    z = torch.randn(16, 6, requires_grad=True)
+    recon = method.G(scale_gradient(z, 1 / 0.1))
+    (0.1 * recon.sum()).backward()
+    g_grad = z.grad.clone()
+    z.grad = None
+    method.G(z).sum().backward()
+    assert torch.allclose(g_grad, z.grad, rtol=1e-4)  # the encoder's path sees weight 1
+    loss, logs = method.g_loss({"x": x})
+    assert {"kl", "feature_recon"} <= set(logs) and torch.isfinite(loss)
+
+
+def test_bigan_encoder_and_generator_play_with_swapped_labels(tmp_path, digits):
+    trainer = Trainer(ae_config(tmp_path, "bigan"), dataset=digits)
+    method = trainer.method
+    x = next(iter(trainer.batcher))["x"]
+    torch.manual_seed(0)
+    d_loss, _ = method.d_loss({"x": x})
+    torch.manual_seed(0)
+    g_loss, _ = method.g_loss({"x": x})
+    torch.manual_seed(0)
+    real, fake = method.pair_logits(x)
+    assert torch.allclose(d_loss, F.softplus(-real).mean() + F.softplus(fake).mean(), rtol=1e-5)
+    assert torch.allclose(g_loss, F.softplus(-fake).mean() + F.softplus(real).mean(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("method,fields,message", [
+    ("vae", {"gp_weight": 10.0, "d_norm": "layer"}, "--gp-weight does not apply to vae"),
+    ("vae", {"loss": "hinge"}, "--loss does not apply to vae"),
+    ("bigan", {"gp_weight": 1.0, "d_norm": "none"}, "--gp-weight does not apply to bigan"),
+    ("vaegan", {"feature_matching": True}, "--feature-matching does not apply to vaegan"),
+])
+def test_options_these_methods_cannot_honour_are_refused(method, fields, message, tmp_path,
+                                                         digits):
+    with pytest.raises(GanforgeError, match=message):
+        Trainer(ae_config(tmp_path, method, **fields), dataset=digits)
+
+
+def test_cli_reconstruct(tmp_path, digits, capsys):
+    trainer = Trainer(ae_config(tmp_path, "vae"), dataset=digits)
+    trainer.fit()
+    out = tmp_path / "rec.png"
+    assert main(["sample", str(trainer.run_dir), "--reconstruct", "digits:test", "--n", "16",
+                 "--out", str(out)]) == 0
+    assert "reconstructions of 16 images" in capsys.readouterr().out and out.exists()
+    gan = Trainer(ae_config(tmp_path, "dcgan"), dataset=digits)
+    gan.fit()
+    assert main(["sample", str(gan.run_dir), "--reconstruct", "digits"]) == 2
+    assert "has no encoder" in capsys.readouterr().err

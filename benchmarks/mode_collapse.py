@@ -72,7 +72,10 @@ def train(job: dict) -> str:
         return str(out)
     fields = dict(job["fields"])
     method = fields.pop("method")
-    trainer = Trainer(with_method_defaults(method, out=str(out), device="cpu", **fields))
+    if (out / "checkpoint.safetensors").exists():  # interrupted: continue it
+        trainer = Trainer.resume(out, time_limit=fields.get("time_limit"))
+    else:
+        trainer = Trainer(with_method_defaults(method, out=str(out), device="cpu", **fields))
     trainer.fit()
     return str(out)
 

@@ -60,6 +60,7 @@ def run_supervised_only(trainer, args, test) -> float:
     the ssgan run's labelled subset alone for as many updates as the ssgan made."""
     from ganforge.methods import METHODS
 
+    torch.manual_seed(trainer.cfg.seed)  # the same initial weights as the ssgan run's
     method = METHODS.get("ssgan")(trainer.cfg, trainer.spec).to(trainer.device)
     method.bind_data(trainer.data)
     optimizer = torch.optim.Adam(method.D.parameters(), lr=trainer.cfg.lr, betas=(0.5, 0.999))

@@ -214,9 +214,9 @@ def _add_eval(sub) -> None:
     p.add_argument("--metrics", default=None, metavar="LIST",
                    help="comma-separated metric names (default: mnist-fid,mnist-is for digit "
                    "data sets, stacked-modes for stacked-mnist, else fid)")
-    p.add_argument("--n", type=int, default=10_000,
+    p.add_argument("--n", type=int, default=None,
                    help="images per side; real sets smaller than this are used whole "
-                   "(default: 10000)")
+                   "(default: 10000; 2500 points for a toy-mixture run, as in training)")
     p.add_argument("--data-dir", default=None,
                    help="where data sets live (default: the run's, else $GANFORGE_DATA)")
     p.add_argument("--device", default="auto",
@@ -366,12 +366,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if (args.run_dir is None) == (args.fake is None):
         raise GanforgeError("give a RUN_DIR or --fake PATH (one of them)")
-    if args.n < 1:
+    if args.n is not None and args.n < 1:
         raise GanforgeError(f"--n must be at least 1, got {args.n}")
     fake_spec = args.run_dir or args.fake
     run = run_data(fake_spec) if source_kind(fake_spec) == "run" else None
     if run is not None and is_point_dataset(run["dataset"]):
+        args.n = args.n or 2500
         return eval_points(args, fake_spec, run["dataset"])
+    args.n = args.n or 10_000
     if args.real is not None:
         source_kind(args.real)
     data_dir = args.data_dir or (run["data_dir"] if run else None)

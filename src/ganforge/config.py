@@ -35,8 +35,9 @@ class TrainConfig:
     latent_dim: int = 100
     steps: int | None = None
     epochs: float | None = None
-    # Stop (with a checkpoint) once this many seconds of training have passed, whatever the step;
-    # a resumed run gets the limit afresh. Benchmarks use it to give methods the same budget.
+    # Stop (with a checkpoint) once this many seconds of training have passed, whatever the step.
+    # It bounds one session: a resumed run has no limit unless given one again. Benchmarks use it
+    # to give methods the same budget.
     time_limit: float | None = None
     batch_size: int = 64
     optimizer: str = "adam"

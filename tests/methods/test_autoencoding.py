@@ -100,6 +100,10 @@ def test_bigan_encoder_and_generator_play_with_swapped_labels(tmp_path, digits):
     ("vae", {"loss": "hinge"}, "--loss does not apply to vae"),
     ("bigan", {"gp_weight": 1.0, "d_norm": "none"}, "--gp-weight does not apply to bigan"),
     ("vaegan", {"feature_matching": True}, "--feature-matching does not apply to vaegan"),
+    ("vaegan", {"loss": "relativistic"}, "--loss relativistic compares fakes with real"),
+    ("vaegan", {"extra": {"recon_weight": 0.0}}, "--recon-weight must be positive"),
+    ("vae", {"extra": {"kl_weight": -1.0}}, "--kl-weight must be positive"),
+    ("bigan", {"minibatch_kernels": 4}, "--minibatch-kernels does not apply to bigan"),
 ])
 def test_options_these_methods_cannot_honour_are_refused(method, fields, message, tmp_path,
                                                          digits):
@@ -118,3 +122,20 @@ def test_cli_reconstruct(tmp_path, digits, capsys):
     gan.fit()
     assert main(["sample", str(gan.run_dir), "--reconstruct", "digits"]) == 2
     assert "has no encoder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["vae", "vaegan", "bigan"])
+def test_encoding_methods_refuse_point_data(method, tmp_path):
+    cfg = with_method_defaults(method, dataset="ring8", steps=1, device="cpu",
+                               out=str(tmp_path / method))
+    with pytest.raises(GanforgeError, match="encodes images; ring8 holds 2-D points"):
+        Trainer(cfg)
+
+
+def test_bigan_spectral_norm_reaches_the_joint_layers(tmp_path, digits):
+    method = Trainer(ae_config(tmp_path, "bigan", d_norm="spectral"), dataset=digits).method
+    from torch.nn.utils import parametrize
+
+    assert parametrize.is_parametrized(method.D.joint[0], "weight")
+    assert parametrize.is_parametrized(method.D.embed_z[0], "weight")
+    assert parametrize.is_parametrized(method.D.head, "weight")

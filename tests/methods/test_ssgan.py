@@ -41,7 +41,8 @@ def test_k_plus_one_loss_matches_its_formula(tmp_path, digits):
     p_fake_fake = 1 / (1 + fake.exp().sum(1))
     expected = -(1 - p_fake_real).log().mean() - p_fake_fake.log().mean()
     unsupervised = method.adv_d(torch.logsumexp(real, 1), torch.logsumexp(fake, 1))
-    assert torch.allclose(unsupervised, expected, atol=1e-5)
+    # weighted by --unlabelled-weight, 0.5 as in the released code
+    assert torch.allclose(unsupervised, 0.5 * expected, atol=1e-5)
     h = torch.randn(6, method.D.feature_dim)
     method.eval()
     assert torch.allclose(method.d_logits(h), torch.logsumexp(method.class_logits(h), 1))
@@ -99,3 +100,15 @@ def test_ssgan_refuses_unlabelled_data():
                                   DataSpec(1, 16, 10, tuple("0123456789")))
     with pytest.raises(GanforgeError, match="needs labelled images"):
         method.bind_data(unlabelled)
+
+
+def test_ssgan_on_other_backbones_and_bad_options(tmp_path, digits):
+    from torch.nn.utils import parametrize
+
+    trainer = Trainer(ssgan_config(tmp_path, arch="dcgan", d_norm="spectral", width=8,
+                                   steps=2), dataset=digits)
+    trainer.fit()
+    head = trainer.method.D.head
+    assert head.out_features == 10 and parametrize.is_parametrized(head, "weight")
+    with pytest.raises(GanforgeError, match="--labels-per-class must be at least 1"):
+        Trainer(ssgan_config(tmp_path, extra={"labels_per_class": -1}), dataset=digits)

@@ -153,5 +153,6 @@ def test_time_limit_stops_with_a_checkpoint_and_the_run_resumes(tmp_path, capsys
     resumed = Trainer.resume(trainer.run_dir, steps=trainer.step + 2)
     resumed.fit()
     assert resumed.step == trainer.step + 2 and not resumed.timed_out
+    assert resumed.cfg.time_limit is None  # the limit bounded the first session only
     with pytest.raises(GanforgeError, match="--time-limit is in seconds"):
         Trainer(toy_config(tmp_path, "bad", time_limit=0))

@@ -23,6 +23,7 @@ from ganforge.methods.base import (
 from ganforge.methods.gan import GAN
 from ganforge.models import ARCHITECTURES
 from ganforge.models.encoder import Encoder, JointDiscriminator
+from ganforge.nn.layers import spectral_norm_all
 
 # Config fields (and their neutral values) that only some of these methods honour.
 _GAN_TERMS = {"gp_weight": None, "r1_weight": None, "clip": None, "history_weight": None,
@@ -30,11 +31,18 @@ _GAN_TERMS = {"gp_weight": None, "r1_weight": None, "clip": None, "history_weigh
               "loss": "gan", "d_norm": "batch", "d_steps": 1}
 
 
-def refuse(cfg: TrainConfig, names: tuple[str, ...], why: str) -> None:
-    """One line naming the first of ``names`` set away from its neutral value."""
+def refuse(cfg: TrainConfig, spec: DataSpec, names: tuple[str, ...], why: str) -> None:
+    """One line naming the first of ``names`` set away from its neutral value, or the data if it
+    is not images; and the method's weights must be positive."""
+    if spec.kind != "image":
+        raise GanforgeError(f"{cfg.method} encodes images; {cfg.dataset} holds 2-D points")
     for name in names:
         if getattr(cfg, name) != _GAN_TERMS[name]:
             raise GanforgeError(f"--{name.replace('_', '-')} does not apply to {cfg.method}: {why}")
+    for name in ("kl_weight", "recon_weight"):
+        if name in cfg.extra and not cfg.extra[name] > 0:
+            raise GanforgeError(f"--{name.replace('_', '-')} must be positive, got "
+                                f"{cfg.extra[name]}")
 
 
 def build_encoder(cfg, spec: DataSpec, out_features: int) -> Encoder:
@@ -100,7 +108,7 @@ class VAE(Posterior, Method):
     options = (Option("kl_weight", 1.0, "weight of the KL term (1: the ELBO)", float),)
 
     def __init__(self, cfg, spec: DataSpec) -> None:
-        refuse(cfg, tuple(_GAN_TERMS), "the VAE has no discriminator")
+        refuse(cfg, spec, tuple(_GAN_TERMS), "the VAE has no discriminator")
         super().__init__(cfg, spec)
         self.G, _ = build_backbone(cfg, spec)
         self.E = build_encoder(cfg, spec, 2 * cfg.latent_dim)
@@ -130,9 +138,13 @@ class VAEGAN(Posterior, GAN):
     )
 
     def __init__(self, cfg, spec: DataSpec) -> None:
-        refuse(cfg, ("feature_matching", "history_weight"),
+        refuse(cfg, spec, ("feature_matching", "history_weight"),
                "its generator terms are fixed by the paper")
         super().__init__(cfg, spec)
+        if self.objective.g_needs_real:
+            raise GanforgeError(f"--loss {cfg.loss} compares fakes with real images in G's loss, "
+                                "which vaegan's decoder loss does not; choose gan, minimax, "
+                                "wasserstein, least-squares or hinge")
         self.E = build_encoder(cfg, spec, 2 * cfg.latent_dim)
 
     def groups(self):
@@ -176,14 +188,18 @@ class BiGAN(Encoding, GAN):
     d_conditioned = True
 
     def __init__(self, cfg, spec: DataSpec) -> None:
-        refuse(cfg, ("gp_weight", "r1_weight", "feature_matching", "history_weight"),
+        refuse(cfg, spec, ("gp_weight", "r1_weight", "feature_matching", "history_weight",
+                           "minibatch_kernels"),
                "its discriminator judges (image, code) pairs, which these terms do not handle")
         super().__init__(cfg, spec)
         self.E = build_encoder(cfg, spec, cfg.latent_dim)
 
     def build_networks(self):
         G, D = build_backbone(self.cfg, self.spec)
-        return G, JointDiscriminator(D, self.cfg.latent_dim)
+        D = JointDiscriminator(D, self.cfg.latent_dim)
+        if self.cfg.d_norm == "spectral":  # the layers that join x and z, too
+            spectral_norm_all(D)
+        return G, D
 
     def groups(self):
         return {"D": [self.D], "G": [self.G, self.E]}

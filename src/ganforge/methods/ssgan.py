@@ -20,21 +20,28 @@ from ganforge.data import ImageDataset, balanced_subset
 from ganforge.errors import GanforgeError
 from ganforge.methods.base import DataSpec, Option, register_method
 from ganforge.methods.gan import GAN
-from ganforge.nn import weight_norm_data_init_
+from ganforge.nn import is_weight_normed, weight_norm_data_init_
+from ganforge.nn.layers import spectral_norm_all
 
 _INIT_IMAGES = 500
 _INIT_LOGIT_STD = 0.1
 
 
+def output_layer(D: nn.Module) -> nn.Linear:
+    """The linear layer that makes D's logits: its head, or the head's last layer."""
+    return D.head[-1] if isinstance(D.head, nn.Sequential) else D.head
+
+
 def with_class_outputs(D: nn.Module, num_classes: int) -> nn.Module:
-    """Give D's head ``num_classes`` outputs in place of its one logit (weight-normalised when
-    the old output layer was)."""
-    sequential = isinstance(D.head, nn.Sequential)
-    last = D.head[-1] if sequential else D.head
+    """Give D's head ``num_classes`` outputs in place of its one logit, normalised as the old
+    output layer was (weight norm, spectral norm or none)."""
+    last = output_layer(D)
     layer = nn.Linear(last.in_features, num_classes)
-    if parametrize.is_parametrized(last):
+    if is_weight_normed(last):
         layer = weight_norm(layer)
-    if sequential:
+    elif parametrize.is_parametrized(last, "weight"):
+        spectral_norm_all(layer)
+    if isinstance(D.head, nn.Sequential):
         D.head[-1] = layer
     else:
         D.head = layer
@@ -52,8 +59,8 @@ class SemiSupervisedGAN(GAN):
                 "batch_size": 100}
     options = (
         Option("labels_per_class", 10, "labelled training examples per class", int),
-        Option("unlabelled_weight", 1.0, "weight of the unsupervised (real/fake) part of D's "
-               "loss against the supervised cross-entropy", float),
+        Option("unlabelled_weight", 0.5, "weight of the unsupervised (real/fake) part of D's "
+               "loss against the supervised cross-entropy (0.5 in the released code)", float),
     )
 
     def __init__(self, cfg, spec: DataSpec) -> None:
@@ -61,9 +68,13 @@ class SemiSupervisedGAN(GAN):
             raise GanforgeError(f"ssgan needs a labelled data set; {cfg.dataset} has no class "
                                 "labels (try digits, mnist, fashion-mnist or cifar10)")
         self.num_classes = spec.num_classes
-        super().__init__(cfg, spec)
-        if not self.option("unlabelled_weight") > 0:
+        self.check_options(cfg.extra)  # before the options are read below
+        per_class = cfg.extra.get("labels_per_class", 10)
+        if per_class < 1:
+            raise GanforgeError(f"--labels-per-class must be at least 1, got {per_class}")
+        if not cfg.extra.get("unlabelled_weight", 0.5) > 0:
             raise GanforgeError("--unlabelled-weight must be positive")
+        super().__init__(cfg, spec)
         n = self.option("labels_per_class") * self.num_classes
         # The labelled subset travels with the checkpoint, so a loaded run knows its labels.
         self.register_buffer("labelled_images", torch.zeros(
@@ -86,8 +97,8 @@ class SemiSupervisedGAN(GAN):
         sample = torch.randperm(len(data), generator=generator)[:_INIT_IMAGES]
         images = data.images[sample].to(self.device).float().div(127.5).sub(1.0)
         weight_norm_data_init_(self.D, images)
-        output = self.D.head[-1] if isinstance(self.D.head, nn.Sequential) else self.D.head
-        if parametrize.is_parametrized(output):
+        output = output_layer(self.D)
+        if is_weight_normed(output):
             with torch.no_grad():
                 output.parametrizations.weight.original0.mul_(_INIT_LOGIT_STD)
                 output.bias.mul_(_INIT_LOGIT_STD)

@@ -16,6 +16,15 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def is_weight_normed(layer: nn.Module) -> bool:
+    """Whether ``layer.weight`` is weight-normalised (torch.nn.utils.parametrizations.weight_norm,
+    which keeps the gain as ``original0``), as opposed to unparametrised or spectrally normed."""
+    from torch.nn.utils import parametrize
+
+    return (parametrize.is_parametrized(layer, "weight")
+            and hasattr(layer.parametrizations.weight, "original0"))
+
+
 @torch.no_grad()
 def weight_norm_data_init_(module: nn.Module, x: torch.Tensor) -> None:
     """Data-dependent initialisation of weight-normalised layers (Salimans & Kingma 2016, sec.
@@ -23,8 +32,6 @@ def weight_norm_data_init_(module: nn.Module, x: torch.Tensor) -> None:
     order, rescales its gain g and sets its bias so that its outputs on ``x`` have zero mean and
     unit variance per unit. Without it, noise layers of fixed size (Improved GAN's D) drown a
     signal that default initialisation shrinks layer by layer."""
-    from torch.nn.utils import parametrize
-
     def normalise(layer: nn.Module, _inputs, out: torch.Tensor) -> torch.Tensor:
         dims = [0] + list(range(2, out.dim()))
         mean, std = out.mean(dims), out.std(dims).clamp_min(1e-6)
@@ -35,7 +42,7 @@ def weight_norm_data_init_(module: nn.Module, x: torch.Tensor) -> None:
         return (out - mean.view(shape)) / std.view(shape)
 
     hooks = [m.register_forward_hook(normalise) for m in module.modules()
-             if isinstance(m, (nn.Linear, nn.Conv2d)) and parametrize.is_parametrized(m, "weight")
+             if isinstance(m, (nn.Linear, nn.Conv2d)) and is_weight_normed(m)
              and m.bias is not None]
     was_training = module.training
     module.eval()

@@ -269,9 +269,11 @@ class Trainer:
         G = self.sampling_G
         was_training = G.training
         G.eval()
-        fakes = self.method.sample(n, torch.Generator().manual_seed(self.cfg.seed + 1), G=G,
-                                   condition=self.method.display_condition(n))
-        G.train(was_training)
+        try:
+            fakes = self.method.sample(n, torch.Generator().manual_seed(self.cfg.seed + 1), G=G,
+                                       condition=self.method.display_condition(n))
+        finally:
+            G.train(was_training)
         return fakes if self.spec.kind == "points" else to_uint8(fakes)
 
     def save_samples(self, path: Path) -> Path:
@@ -376,8 +378,8 @@ class Trainer:
             cfg = cfg.replace(steps=steps, epochs=None)
         if device is not None:
             cfg = cfg.replace(device=device)
-        if time_limit is not None:
-            cfg = cfg.replace(time_limit=time_limit)
+        # A time limit bounds one session of training; a resumed run has none unless given.
+        cfg = cfg.replace(time_limit=time_limit)
         trainer = cls(cfg, dataset=dataset)
         if steps is None:
             trainer.total_steps = state["total_steps"]

@@ -32,30 +32,24 @@ class Architecture:
     data: str = "image"
 
 
-ARCHITECTURES: Registry[Architecture] = Registry("architecture")
-ARCHITECTURES.register("mlp")(
-    Architecture(
-        generator=lambda z_dim, img_channels, img_size, width: MLPGenerator(
-            z_dim, img_channels, img_size
-        ),
-        discriminator=lambda img_channels, img_size, width: MLPDiscriminator(
-            img_channels, img_size
-        ),
+def fixed_width(generator: Callable[..., nn.Module],
+                discriminator: Callable[..., nn.Module]) -> Architecture:
+    """A backbone whose layer sizes are the paper's own: ``--width`` does not apply to it."""
+    return Architecture(
+        generator=lambda z_dim, img_channels, img_size, width: generator(
+            z_dim, img_channels, img_size),
+        discriminator=lambda img_channels, img_size, width: discriminator(
+            img_channels, img_size),
     )
-)
+
+
+ARCHITECTURES: Registry[Architecture] = Registry("architecture")
+ARCHITECTURES.register("mlp")(fixed_width(MLPGenerator, MLPDiscriminator))
 ARCHITECTURES.register("dcgan")(Architecture(DCGANGenerator, DCGANDiscriminator))
 ARCHITECTURES.register("infogan")(Architecture(InfoGANGenerator, InfoGANDiscriminator))
 ARCHITECTURES.register("resnet")(Architecture(ResNetGenerator, ResNetDiscriminator))
 ARCHITECTURES.register("improved-gan")(
-    Architecture(
-        generator=lambda z_dim, img_channels, img_size, width: ImprovedGANGenerator(
-            z_dim, img_channels, img_size
-        ),
-        discriminator=lambda img_channels, img_size, width: ImprovedGANDiscriminator(
-            img_channels, img_size
-        ),
-    )
-)
+    fixed_width(ImprovedGANGenerator, ImprovedGANDiscriminator))
 ARCHITECTURES.register("toy")(
     Architecture(
         generator=lambda z_dim, img_channels, img_size, width: PointGenerator(

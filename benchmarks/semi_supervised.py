@@ -67,10 +67,11 @@ def run_supervised_only(trainer, args, test) -> float:
     method.train()
     for _ in range(trainer.step):
         images, labels = method.labelled_batch(trainer.cfg.batch_size)
-        loss = F.cross_entropy(method.classify(images), labels)
+        loss = F.cross_entropy(method.classify(images, averaged=False), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        method.after_update("D")  # the same weight average classifies
     method.eval()
     error = test_error(method.classify, *test)
     print(f"supervised only, seed {trainer.cfg.seed}: test error {100 * error:.2f}%", flush=True)

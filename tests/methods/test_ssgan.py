@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import ganforge
 from ganforge.config import with_method_defaults
 from ganforge.data import ImageDataset, balanced_subset
 from ganforge.errors import GanforgeError
@@ -112,3 +113,21 @@ def test_ssgan_on_other_backbones_and_bad_options(tmp_path, digits):
     assert head.out_features == 10 and parametrize.is_parametrized(head, "weight")
     with pytest.raises(GanforgeError, match="--labels-per-class must be at least 1"):
         Trainer(ssgan_config(tmp_path, extra={"labels_per_class": -1}), dataset=digits)
+
+
+def test_the_classifier_is_a_moving_average_of_d(tmp_path, digits):
+    trainer = Trainer(ssgan_config(tmp_path, steps=3), dataset=digits)
+    method = trainer.method
+    x = digits.images[:8].float() / 127.5 - 1
+    method.eval()
+    assert torch.equal(method.classify(x), method.classify(x, averaged=False))
+    start = [p.detach().clone() for p in method.D.parameters()]
+    trainer.fit()
+    method.eval()
+    assert int(method.average_updates) == 3
+    # t = 1, 2, 3 give decays 2/11, 3/12, 4/13: the average trails D but has left the start.
+    assert not torch.allclose(method.classify(x), method.classify(x, averaged=False))
+    avg = [p for p in method.D_average.parameters()]
+    assert any(not torch.equal(a, s) for a, s in zip(avg, start, strict=True))
+    reloaded = ganforge.load(trainer.run_dir).method
+    assert torch.equal(reloaded.classify(x), method.classify(x))

@@ -10,6 +10,8 @@ classification). After training, D's argmax over l is the classifier.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -61,6 +63,8 @@ class SemiSupervisedGAN(GAN):
         Option("labels_per_class", 10, "labelled training examples per class", int),
         Option("unlabelled_weight", 0.5, "weight of the unsupervised (real/fake) part of D's "
                "loss against the supervised cross-entropy (0.5 in the released code)", float),
+        Option("classifier_decay", 0.999, "decay of the moving average of D's weights that "
+               "classifies (the released code averages too, at 0.9999 over 300 epochs)", float),
     )
 
     def __init__(self, cfg, spec: DataSpec) -> None:
@@ -74,7 +78,13 @@ class SemiSupervisedGAN(GAN):
             raise GanforgeError(f"--labels-per-class must be at least 1, got {per_class}")
         if not cfg.extra.get("unlabelled_weight", 0.5) > 0:
             raise GanforgeError("--unlabelled-weight must be positive")
+        if not 0 <= cfg.extra.get("classifier_decay", 0.999) < 1:
+            raise GanforgeError("--classifier-decay is in [0, 1), e.g. 0.999 (0: no average)")
         super().__init__(cfg, spec)
+        # D's weights averaged over training classify: a GAN's D moves with G, and single
+        # iterates of it can be far worse classifiers than their average.
+        self.D_average = copy.deepcopy(self.D).requires_grad_(False)
+        self.register_buffer("average_updates", torch.zeros((), dtype=torch.long))
         n = self.option("labels_per_class") * self.num_classes
         # The labelled subset travels with the checkpoint, so a loaded run knows its labels.
         self.register_buffer("labelled_images", torch.zeros(
@@ -102,14 +112,34 @@ class SemiSupervisedGAN(GAN):
             with torch.no_grad():
                 output.parametrizations.weight.original0.mul_(_INIT_LOGIT_STD)
                 output.bias.mul_(_INIT_LOGIT_STD)
+        self.D_average.load_state_dict(self.D.state_dict())
 
     def class_logits(self, h: torch.Tensor) -> torch.Tensor:
         """The K real-class logits from D's features."""
         return self.D.head(h)
 
-    def classify(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits [N, K] of images in [-1, 1] (call in eval mode for the test error)."""
-        return self.class_logits(self.D.features(x))
+    def classify(self, x: torch.Tensor, averaged: bool = True) -> torch.Tensor:
+        """Class logits [N, K] of images in [-1, 1], by D's averaged weights (or the current
+        ones); call in eval mode for the test error."""
+        D = self.D_average if averaged else self.D
+        return D.head(D.features(x))
+
+    @torch.no_grad()
+    def after_update(self, group: str) -> None:
+        super().after_update(group)
+        if group != "D":
+            return
+        self.average_updates += 1
+        # Early on the average would mostly remember the initial weights; (1 + t) / (10 + t)
+        # lets it follow D until t is large enough for the chosen decay. Kept on the device:
+        # no host sync per step.
+        t = self.average_updates.float()
+        decay = ((1 + t) / (10 + t)).clamp(max=self.option("classifier_decay"))
+        for average, current in zip(self.D_average.parameters(), self.D.parameters(),
+                                    strict=True):
+            average.lerp_(current, 1 - decay)
+        for average, current in zip(self.D_average.buffers(), self.D.buffers(), strict=True):
+            average.copy_(current)
 
     def d_logits(self, h: torch.Tensor, c=None) -> torch.Tensor:
         # The fake class's logit is 0, so log(p_real / p_fake) = logsumexp of the K logits.
@@ -130,7 +160,7 @@ class SemiSupervisedGAN(GAN):
 
     def aux_d_loss(self, h_real, c_real, h_fake, c_fake):
         images, labels = self.labelled_batch(len(h_real))
-        logits = self.classify(images)
+        logits = self.classify(images, averaged=False)
         supervised = F.cross_entropy(logits, labels)
         accuracy = (logits.detach().argmax(1) == labels).float().mean()
         return supervised, {"supervised": supervised.detach(), "labelled_acc": accuracy}

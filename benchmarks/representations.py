@@ -35,7 +35,7 @@ def linear_probe(train_x, train_y, test_x, test_y) -> float:
 
 
 def probe(args) -> None:
-    from ganforge.data import load_dataset
+    from ganforge.data import from_uint8, load_dataset
     from ganforge.methods import METHODS
 
     model = ganforge.load(args.run, device="cpu")
@@ -47,7 +47,7 @@ def probe(args) -> None:
     random_init = METHODS.get(model.cfg.method)(model.cfg, model.method.spec).eval()
     for name, encode in (("trained encoder", model.encode),
                          ("random-init encoder",
-                          lambda x: random_init.encode(x.float().div(127.5).sub(1)))):
+                          lambda x: random_init.encode(from_uint8(x)))):
         train_codes = codes(encode, train.images[subset]).numpy()
         test_codes = codes(encode, test.images).numpy()
         results[name] = linear_probe(train_codes, train.labels[subset].numpy(), test_codes,

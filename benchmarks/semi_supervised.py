@@ -21,12 +21,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ganforge.data import from_uint8
+
 
 @torch.no_grad()
 def test_error(classify, images: torch.Tensor, labels: torch.Tensor) -> float:
     wrong = 0
     for i in range(0, len(images), 1000):
-        x = images[i : i + 1000].float().div(127.5).sub(1.0)
+        x = from_uint8(images[i : i + 1000])
         wrong += int((classify(x).argmax(1) != labels[i : i + 1000]).sum())
     return wrong / len(images)
 

@@ -1,7 +1,7 @@
 """Data sets held whole in memory as uint8, the toy 2-D mixtures, and the batchers that feed
 the Trainer."""
 
-from ganforge.data.batcher import Batcher, to_uint8
+from ganforge.data.batcher import Batcher, from_uint8, to_uint8
 from ganforge.data.dataset import ImageDataset, balanced_subset, resize_images
 from ganforge.data.datasets import (
     DATASETS,
@@ -24,6 +24,7 @@ __all__ = [
     "ToyMixture",
     "balanced_subset",
     "dataset_names",
+    "from_uint8",
     "is_point_dataset",
     "load_dataset",
     "load_training_data",

@@ -64,7 +64,7 @@ class Batcher:
         idx = self.perm[self.cursor : self.cursor + self.batch_size]
         self.cursor += self.batch_size
         image = self.images.index_select(0, idx).to(self.device, non_blocking=True)
-        batch = {"x": image.float().div_(127.5).sub_(1.0)}
+        batch = {"x": from_uint8(image)}
         if self.labels is not None:
             batch["label"] = self.labels.index_select(0, idx).to(self.device, non_blocking=True)
         return batch
@@ -82,6 +82,11 @@ class Batcher:
         self.cursor = int(state["cursor"])
         self.generator.set_state(state["generator"])
         self.perm = state["perm"].to(self.images.device)
+
+
+def from_uint8(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels as the float [-1, 1] images generators and discriminators work in."""
+    return images.float().div_(127.5).sub_(1.0)
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:

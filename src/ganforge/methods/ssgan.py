@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
-from ganforge.data import ImageDataset, balanced_subset
+from ganforge.data import ImageDataset, balanced_subset, from_uint8
 from ganforge.errors import GanforgeError
 from ganforge.methods.base import DataSpec, Option, register_method
 from ganforge.methods.gan import GAN
@@ -105,7 +105,7 @@ class SemiSupervisedGAN(GAN):
         # images; its class logits start at std 0.1, as in the released code.
         generator = torch.Generator().manual_seed(self.cfg.seed)
         sample = torch.randperm(len(data), generator=generator)[:_INIT_IMAGES]
-        images = data.images[sample].to(self.device).float().div(127.5).sub(1.0)
+        images = from_uint8(data.images[sample].to(self.device))
         weight_norm_data_init_(self.D, images)
         output = output_layer(self.D)
         if is_weight_normed(output):
@@ -156,7 +156,7 @@ class SemiSupervisedGAN(GAN):
             images, labels = self.labelled_images[index], self.labelled_labels[index]
         else:
             images, labels = self.labelled_images, self.labelled_labels
-        return images.float().div(127.5).sub(1.0), labels
+        return from_uint8(images), labels
 
     def aux_d_loss(self, h_real, c_real, h_fake, c_fake):
         images, labels = self.labelled_batch(len(h_real))

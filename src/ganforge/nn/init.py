@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from ganforge.nn.modes import eval_mode
+
 
 def dcgan_init(module: nn.Module) -> None:
     """Radford et al. 2016, sec. 4: weights from N(0, 0.02); batch-norm scales from N(1, 0.02)."""
@@ -44,11 +46,9 @@ def weight_norm_data_init_(module: nn.Module, x: torch.Tensor) -> None:
     hooks = [m.register_forward_hook(normalise) for m in module.modules()
              if isinstance(m, (nn.Linear, nn.Conv2d)) and is_weight_normed(m)
              and m.bias is not None]
-    was_training = module.training
-    module.eval()
     try:
-        module(x)
+        with eval_mode(module):
+            module(x)
     finally:
-        module.train(was_training)
         for hook in hooks:
             hook.remove()

@@ -25,6 +25,7 @@ from ganforge.metrics.domain import kl_to_uniform
 from ganforge.metrics.evaluate import Evaluator, check_sample_counts, default_metrics, parse_metrics
 from ganforge.metrics.registry import metric_direction
 from ganforge.metrics.sources import sample_uint8, take
+from ganforge.nn import eval_mode
 
 METRICS_LOG = "metrics.jsonl"
 BEST_CHECKPOINT = "checkpoint-best.safetensors"
@@ -118,12 +119,8 @@ class PeriodicEvaluation(_EvaluationLog):
                 self._evaluator = Evaluator(self.metric_names, self.device, self.cache_dir)
                 self._real_features = (self._evaluator.real_features(self.real, self.real_id)
                                        if self._evaluator.needs_real else None)
-            was_training = G.training
-            G.eval()
-            try:
+            with eval_mode(G):
                 fake = sample_uint8(method, self.n, self.seed, G=G)
-            finally:
-                G.train(was_training)
             values = self._evaluator.compute(fake, self._real_features)
         return self._record(step, values)
 
@@ -139,12 +136,8 @@ class PointEvaluation(_EvaluationLog):
 
     @torch.no_grad()
     def run(self, step: int, method: Any, G: torch.nn.Module) -> tuple[dict[str, Any], bool]:
-        was_training = G.training
-        G.eval()
-        try:
+        with eval_mode(G):
             points = method.sample(self.n, torch.Generator().manual_seed(self.seed), G=G)
-        finally:
-            G.train(was_training)
         return self._record(step, point_metrics(points, self.mixture))
 
 

@@ -40,6 +40,7 @@ from ganforge.data import (
 )
 from ganforge.errors import GanforgeError, TrainingDiverged
 from ganforge.methods import METHODS, DataSpec, Method
+from ganforge.nn import eval_mode
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.ema import EMA
 from ganforge.training.log import RunLog
@@ -267,13 +268,9 @@ class Trainer:
         uint8 images, or float points for the toy data sets."""
         n = n or self.cfg.n_samples
         G = self.sampling_G
-        was_training = G.training
-        G.eval()
-        try:
+        with eval_mode(G):
             fakes = self.method.sample(n, torch.Generator().manual_seed(self.cfg.seed + 1), G=G,
                                        condition=self.method.display_condition(n))
-        finally:
-            G.train(was_training)
         return fakes if self.spec.kind == "points" else to_uint8(fakes)
 
     def save_samples(self, path: Path) -> Path:

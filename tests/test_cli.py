@@ -13,9 +13,9 @@ def run(capsys, *argv):
     "argv,message",
     [
         (["train", "--method", "nope"], "unknown method 'nope'; choose one of: acgan, bigan, "
-                                        "cgan, dcgan, gan, infogan"),
-        (["train", "--dataset", "nope"], "choose one of: cifar10, digits, fake, fashion-mnist, "
-                                         "mnist, stacked-mnist, grid25, ring8, folder:PATH"),
+                                        "cgan, cyclegan, dcgan, discogan"),
+        (["train", "--dataset", "nope"], "cyclegan-maps, digits, digits2mnist, "
+                                         "edges2handbags"),
         (["train", "--device", "tpu"], "unknown device 'tpu'; choose one of: auto, cpu, cuda"),
         (["train", "--precision", "fp8"], "unknown precision 'fp8'"),
         (["train", "--loss", "hinge2"], "unknown loss 'hinge2'"),
@@ -40,7 +40,8 @@ def test_help_lists_choices_and_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     out = capsys.readouterr().out
-    for text in ["dcgan, gan, infogan", "digits", "folder:PATH", "(default: 64)", "--d-steps",
+    for text in ["acgan, bigan, cgan, cyclegan, dcgan", "digits", "folder:PATH",
+                 "(default: 64)", "--d-steps",
                  "--resume", "auto, cpu, cuda"]:
         assert text in out
 

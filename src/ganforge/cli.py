@@ -57,6 +57,15 @@ def _add_train(sub) -> None:
     p.add_argument("--lr-d", type=float, default=S, help="D's learning rate (default: --lr)")
     p.add_argument("--beta1", type=float, default=S, help=f"Adam beta1 (default: {_D.beta1})")
     p.add_argument("--beta2", type=float, default=S, help=f"Adam beta2 (default: {_D.beta2})")
+    p.add_argument("--lr-decay-from", type=float, default=S, metavar="FRACTION",
+                   help="decay both learning rates linearly to 0 from this fraction of training "
+                   "on, e.g. 0.5 as CycleGAN (default: constant)")
+    p.add_argument("--flip", action="store_true", default=S,
+                   help="augment with random horizontal flips (the same flip for both images "
+                   "of a pair)")
+    p.add_argument("--jitter", type=int, default=S, metavar="PIXELS",
+                   help="augment with random crops moving up to PIXELS (pix2pix: 15 at 256 px; "
+                   "default: 0)")
     p.add_argument("--d-steps", type=int, default=S, help="discriminator steps per generator "
                    f"step, k of Algorithm 1 (default: {_D.d_steps})")
     stable = p.add_argument_group("objective and stabilisers (any image method)")
@@ -181,6 +190,23 @@ def _add_sample(sub) -> None:
     p.add_argument("--mode", default="slerp", help="interpolation: linear or slerp")
 
 
+def _add_translate(sub) -> None:
+    p = sub.add_parser(
+        "translate", help="translate images with a pix2pix, cyclegan, unit or stargan run",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Translate an image file, or every image in a folder, with a trained "
+                    "image-to-image run; outputs keep the input file names (as PNG), and "
+                    "grid.png shows inputs beside outputs.")
+    p.add_argument("run_dir", help="a run directory written by `ganforge train`")
+    p.add_argument("--input", required=True, metavar="PATH", help="an image file or a folder")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
+    p.add_argument("--direction", default="AtoB", choices=("AtoB", "BtoA"),
+                   help="two-domain runs: which way to translate")
+    p.add_argument("--to-domain", default=None, metavar="NAME",
+                   help="stargan: the target domain (a name of the run's data set or an index)")
+    p.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
+
+
 def _metric_help() -> str:
     from ganforge.metrics import METRICS
 
@@ -238,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_sample(sub)
     _add_eval(sub)
+    _add_translate(sub)
     return parser
 
 
@@ -432,7 +459,38 @@ def eval_points(args: argparse.Namespace, run_dir: str, dataset: str) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval}
+def cmd_translate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ganforge.data import to_uint8
+    from ganforge.data.translation import read_image_files
+    from ganforge.errors import GanforgeError
+    from ganforge.inference import load
+    from ganforge.methods.translation import side_by_side
+    from ganforge.viz import image_grid, save_image
+
+    model = load(args.run_dir, device=args.device)
+    if not model.translates:
+        raise GanforgeError(f"{args.run_dir} is a {model.cfg.method} run, which does not "
+                            "translate; train pix2pix, cyclegan, dualgan, discogan, unit or "
+                            "stargan")
+    channels = model.source_channels(args.direction)
+    names, images = read_image_files(Path(args.input), model.method.spec.img_size, channels)
+    outputs = to_uint8(model.translate(images, args.direction, args.to_domain) * 2 - 1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, image in zip(names, outputs, strict=True):
+        save_image(image, out / f"{name}.png")
+    shown = side_by_side(images[:32], outputs[:32])
+    save_image(image_grid(shown, nrow=8), out / "grid.png", model.scale)
+    target = args.to_domain if args.to_domain is not None else args.direction
+    print(f"translated {len(names)} images ({target}) into {out}; inputs beside outputs: "
+          f"{out / 'grid.png'}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval,
+            "translate": cmd_translate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

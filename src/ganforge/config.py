@@ -46,7 +46,14 @@ class TrainConfig:
     lr_d: float | None = None
     beta1: float = 0.5
     beta2: float = 0.999
+    # From this fraction of training on, both learning rates fall linearly to 0 at the last step
+    # (CycleGAN: 0.5, i.e. 100 epochs constant then 100 decaying). None: constant.
+    lr_decay_from: float | None = None
     d_steps: int = 1
+    # Data augmentation in the batcher: random horizontal flips, and random crops moving up to
+    # ``jitter`` pixels (pix2pix's 286 -> 256 jitter is 15 at 256 px).
+    flip: bool = False
+    jitter: int = 0
     # The adversarial objective (ganforge.losses.ADVERSARIAL_LOSSES): gan (non-saturating),
     # minimax, wasserstein, least-squares, hinge, relativistic.
     loss: str = "gan"
@@ -141,7 +148,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
 
     METHODS.get(cfg.method).check_options(cfg.extra)
     points = is_point_dataset(cfg.dataset)
-    if not cfg.dataset.startswith(FOLDER_PREFIX) and cfg.dataset not in DATASETS and not points:
+    prefixes = (FOLDER_PREFIX, "paired:", "unpaired:")
+    if not cfg.dataset.startswith(prefixes) and cfg.dataset not in DATASETS and not points:
         raise GanforgeError(
             f"unknown dataset {cfg.dataset!r}; choose one of: {', '.join(dataset_names())}"
         )
@@ -173,6 +181,11 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         value = getattr(cfg, name)
         if value is not None and not value > 0:
             raise GanforgeError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if cfg.lr_decay_from is not None and not 0.0 <= cfg.lr_decay_from < 1.0:
+        raise GanforgeError(f"--lr-decay-from is the fraction of training after which the "
+                            f"learning rate decays, in [0, 1), e.g. 0.5; got {cfg.lr_decay_from}")
+    if cfg.jitter < 0:
+        raise GanforgeError(f"--jitter is a number of pixels, 0 or more; got {cfg.jitter}")
     if cfg.ema is not None and not 0.0 < cfg.ema < 1.0:
         raise GanforgeError(f"--ema is a decay in (0, 1), e.g. 0.999; got {cfg.ema}")
     if cfg.image_size is not None and cfg.image_size < 4:

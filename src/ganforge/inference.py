@@ -126,6 +126,8 @@ class Model:
             picture = scatter_plot(self.sample(n, seed), mixture.centers, mixture.extent)
             return save_image(picture, path)
         images = to_uint8(self.sample(n, seed, classes) * 2 - 1)
+        if self.translates:  # inputs beside their translations, as the training pictures
+            nrow = nrow or self.method.display_nrow
         return save_image(image_grid(images, nrow=nrow), path, self.scale)
 
     def class_grid(self, per_class: int = 10, classes=None, seed: int = 0) -> torch.Tensor:
@@ -265,6 +267,39 @@ class Model:
         if not rows:
             raise GanforgeError(f"give at least {per_row} images to reconstruct")
         return self._picture(torch.cat(rows), per_row, rows=labels, title="reconstructions")
+
+    # ---- translation runs ---------------------------------------------------------------------
+
+    @property
+    def translates(self) -> bool:
+        """Whether this run is an image-to-image translator (pix2pix, cyclegan, stargan, ...)."""
+        return hasattr(self.method, "translate")
+
+    def source_channels(self, direction: str = "AtoB") -> int:
+        spec = self.method.spec
+        return spec.b_channels if direction == "BtoA" else spec.img_channels
+
+    @torch.no_grad()
+    def translate(self, images: torch.Tensor, direction: str = "AtoB",
+                  to_domain: str | int | None = None, batch: int = 64) -> torch.Tensor:
+        """Images (float in [0, 1] or uint8, [N, C, H, W] at the run's size and the source
+        domain's channels) translated A -> B (``direction`` AtoB), B -> A (BtoA), or for StarGAN
+        to the domain ``to_domain``; float in [0, 1]."""
+        if not self.translates:
+            raise GanforgeError(f"this run ({self.cfg.method}) does not translate images; "
+                                "translation needs a pix2pix, cyclegan, dualgan, discogan, unit "
+                                "or stargan run")
+        spec = self.method.spec
+        expected = (self.source_channels(direction), spec.img_size, spec.img_size)
+        if images.dim() != 4 or tuple(images.shape[1:]) != expected:
+            raise GanforgeError(f"{direction} takes images [N, {', '.join(map(str, expected))}], "
+                                f"got {list(images.shape)}")
+        x = (images.float() / 255 if images.dtype == torch.uint8 else images.float()) * 2 - 1
+        x = x.to(self.method.device)
+        options = {"to_domain": to_domain} if to_domain is not None else {}
+        out = [self.method.translate(x[i : i + batch], direction, G=self.G, **options)
+               for i in range(0, len(x), batch)]
+        return torch.cat(out).add(1.0).div_(2.0).clamp_(0.0, 1.0)
 
     def walk(self, keyframes: int = 6, steps: int = 12, panels: int = 4, mode: str = "slerp",
              seed: int = 0) -> list[torch.Tensor]:

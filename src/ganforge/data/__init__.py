@@ -1,7 +1,7 @@
 """Data sets held whole in memory as uint8, the toy 2-D mixtures, and the batchers that feed
 the Trainer."""
 
-from ganforge.data.batcher import Batcher, from_uint8, to_uint8
+from ganforge.data.batcher import Augment, Batcher, PairBatcher, from_uint8, to_uint8
 from ganforge.data.dataset import ImageDataset, balanced_subset, resize_images
 from ganforge.data.datasets import (
     DATASETS,
@@ -13,8 +13,13 @@ from ganforge.data.datasets import (
 )
 from ganforge.data.idx import parse_idx, read_idx
 from ganforge.data.toy import TOY_DATASETS, PointBatcher, ToyMixture, mode_metrics
+from ganforge.data.translation import StyledDigits, TranslationData
 
 __all__ = [
+    "Augment",
+    "PairBatcher",
+    "StyledDigits",
+    "TranslationData",
     "DATASETS",
     "DEFAULT_IMAGE_SIZE",
     "Batcher",

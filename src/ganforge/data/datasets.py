@@ -23,7 +23,8 @@ Loader = Callable[..., ImageDataset]
 DATASETS: Registry[Loader] = Registry("dataset")
 # The size a data set is trained at when the user does not choose one.
 DEFAULT_IMAGE_SIZE = {"digits": 16, "mnist": 28, "fashion-mnist": 28, "cifar10": 32, "fake": 28,
-                      "stacked-mnist": 28}
+                      "stacked-mnist": 28, "edges2mnist": 32, "digits2mnist": 32,
+                      "mnist-styles": 32}
 FOLDER_PREFIX = "folder:"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
@@ -41,11 +42,21 @@ def load_dataset(
     image_size: int | None = None,
     download: bool = True,
 ) -> ImageDataset:
-    """Load a data set by name (``folder:PATH`` for a folder of images) at ``image_size``."""
+    """Load a data set by name at ``image_size``: a built-in one, ``folder:PATH`` (a folder of
+    images), or for translation ``paired:PATH`` / ``unpaired:PATH`` (the pix2pix and CycleGAN
+    layouts, see :mod:`ganforge.data.translation`)."""
+    from ganforge.data import translation
+
     if split not in ("train", "test"):
         raise GanforgeError(f"unknown split {split!r}; choose train or test")
     if name.startswith(FOLDER_PREFIX):
         return load_folder(Path(name[len(FOLDER_PREFIX) :]), image_size or 64)
+    if name.startswith(translation.PAIRED_PREFIX):
+        path = Path(name[len(translation.PAIRED_PREFIX) :])
+        return translation.load_paired_folder(path, split, image_size or 256)
+    if name.startswith(translation.UNPAIRED_PREFIX):
+        path = Path(name[len(translation.UNPAIRED_PREFIX) :])
+        return translation.load_unpaired_folder(path, split, image_size or 256)
     loader = DATASETS.get(name)
     if data_dir is not None and not Path(data_dir).is_dir():
         raise DataError(
@@ -55,6 +66,8 @@ def load_dataset(
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     dataset = loader(root=root, split=split, download=download)
     size = image_size or DEFAULT_IMAGE_SIZE[name]
+    if isinstance(dataset, translation.TranslationData):
+        return dataset.resized(size)
     dataset.images = resize_images(dataset.images, size)
     return dataset
 
@@ -62,7 +75,8 @@ def load_dataset(
 def dataset_names() -> list[str]:
     from ganforge.data.toy import TOY_DATASETS
 
-    return DATASETS.names() + TOY_DATASETS.names() + [FOLDER_PREFIX + "PATH"]
+    return DATASETS.names() + TOY_DATASETS.names() + [
+        FOLDER_PREFIX + "PATH", "paired:PATH", "unpaired:PATH"]
 
 
 def is_point_dataset(name: str) -> bool:
@@ -235,6 +249,59 @@ def load_cifar10(root: Path, split: str, download: bool) -> ImageDataset:
     images = torch.from_numpy(data[:, 1:].reshape(-1, 3, 32, 32).copy())
     return ImageDataset("cifar10", images, torch.from_numpy(data[:, 0].astype(np.int64)),
                         _CIFAR_CLASSES)
+
+
+@DATASETS.register("edges2mnist")
+def load_edges2mnist(root: Path, split: str, download: bool):
+    """Paired translation: edge maps of MNIST digits -> the digits, 32 px."""
+    from ganforge.data.translation import load_edges2mnist as load
+
+    return load(root, split, download)
+
+
+@DATASETS.register("digits2mnist")
+def load_digits2mnist(root: Path, split: str, download: bool):
+    """Unpaired translation: scikit-learn's digits <-> MNIST, 32 px."""
+    from ganforge.data.translation import load_digits2mnist as load
+
+    return load(root, split, download)
+
+
+@DATASETS.register("mnist-styles")
+def load_mnist_styles(root: Path, split: str, download: bool):
+    """Multi-domain translation: MNIST drawn plain, thick, thin, rotated or red (RGB, 32 px)."""
+    from ganforge.data.translation import load_mnist_styles as load
+
+    return load(root, split, download)
+
+
+def _register_translation_downloads() -> None:
+    """The classic pix2pix and CycleGAN sets, downloaded from their authors' server on first use
+    (see :mod:`ganforge.data.translation_sets`)."""
+    from ganforge.data.translation import load_paired_folder, load_unpaired_folder
+    from ganforge.data.translation_sets import TRANSLATION_DOWNLOADS, download_translation_set
+
+    def loader(name: str, layout: str):
+        def load(root: Path, split: str, download: bool):
+            folder = root / name
+            if not folder.is_dir():
+                if not download:
+                    raise DataError(f"{name} is not in {root}; allow the download or point "
+                                    "--data-dir at a folder holding it")
+                folder = download_translation_set(name, root)
+            if layout == "side-by-side":
+                return load_paired_folder(folder, split)
+            return load_unpaired_folder(folder, split)
+
+        load.__doc__ = f"{name} ({layout} translation set, downloaded on first use)"
+        return load
+
+    for name, entry in TRANSLATION_DOWNLOADS.items():
+        DATASETS.register(name)(loader(name, entry.layout))
+        DEFAULT_IMAGE_SIZE.setdefault(name, 256)
+
+
+_register_translation_downloads()
 
 
 @DATASETS.register("fake")

@@ -7,6 +7,7 @@ from ganforge.methods import (  # noqa: F401  (registers them)
     infogan,
     presets,
     ssgan,
+    translation,
 )
 from ganforge.methods.base import (
     METHODS,

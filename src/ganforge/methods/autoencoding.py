@@ -133,8 +133,9 @@ class VAEGAN(Posterior, GAN):
     defaults = {"arch": "dcgan", "lr": 3e-4}
     options = (
         Option("kl_weight", 1.0, "weight of the KL term", float),
-        Option("recon_weight", 1.0, "gamma: weight of the feature-space reconstruction error in "
-               "the decoder's loss (the encoder's weight is 1)", float),
+        Option("recon_weight", 0.01, "gamma: weight of the feature-space reconstruction error "
+               "in the decoder's loss (the encoder's weight is 1); the summed error over D's "
+               "thousands of features drowns the GAN term at gamma 1", float),
     )
 
     def __init__(self, cfg, spec: DataSpec) -> None:

@@ -21,8 +21,10 @@ Logs = dict[str, torch.Tensor]
 class DataSpec:
     """What the networks need to know of the data; saved with a run so loading needs no data.
 
-    ``kind`` is ``"image"`` ([C, H, W] samples) or ``"points"`` (the toy mixtures' [D] vectors,
-    with ``img_channels`` = D and ``img_size`` = 1).
+    ``kind`` is ``"image"`` ([C, H, W] samples), ``"points"`` (the toy mixtures' [D] vectors,
+    with ``img_channels`` = D and ``img_size`` = 1) or ``"translation"`` (two domains: A has
+    ``img_channels`` channels, B ``b_channels``; ``class_names`` name the domains; ``paired``
+    says whether A[i] and B[i] belong together).
     """
 
     img_channels: int
@@ -30,6 +32,8 @@ class DataSpec:
     num_classes: int = 0
     class_names: tuple[str, ...] = ()
     kind: str = "image"
+    b_channels: int = 0
+    paired: bool = False
 
     @classmethod
     def from_dict(cls, data: dict) -> DataSpec:

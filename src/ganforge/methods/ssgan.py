@@ -26,7 +26,6 @@ from ganforge.nn import is_weight_normed, weight_norm_data_init_
 from ganforge.nn.layers import spectral_norm_all
 
 _INIT_IMAGES = 500
-_INIT_LOGIT_STD = 0.1
 
 
 def output_layer(D: nn.Module) -> nn.Linear:
@@ -101,17 +100,12 @@ class SemiSupervisedGAN(GAN):
         index = balanced_subset(data.labels, self.option("labels_per_class"), self.cfg.seed)
         self.labelled_images.copy_(data.images[index])
         self.labelled_labels.copy_(data.labels[index])
-        # The paper's data-dependent init of D's weight-normalised layers, on 500 training
-        # images; its class logits start at std 0.1, as in the released code.
+        # The paper's data-dependent init of D's weight-normalised layers on 500 training
+        # images, with D's noise on, as in the released MNIST code.
         generator = torch.Generator().manual_seed(self.cfg.seed)
         sample = torch.randperm(len(data), generator=generator)[:_INIT_IMAGES]
         images = from_uint8(data.images[sample].to(self.device))
-        weight_norm_data_init_(self.D, images)
-        output = output_layer(self.D)
-        if is_weight_normed(output):
-            with torch.no_grad():
-                output.parametrizations.weight.original0.mul_(_INIT_LOGIT_STD)
-                output.bias.mul_(_INIT_LOGIT_STD)
+        weight_norm_data_init_(self.D, images, training=True)
         self.D_average.load_state_dict(self.D.state_dict())
 
     def class_logits(self, h: torch.Tensor) -> torch.Tensor:

@@ -4,9 +4,12 @@ After the released code (openai/improved-gan, ``train_mnist_feature_matching.py`
 
 - G: z -> 500 -> 500 (batch norm, softplus) -> 784, weight-normalised output layer; tanh here,
   where the paper has a sigmoid, because ganforge's images live in [-1, 1].
-- D: Gaussian noise (std 0.3) on the input, then weight-normalised ReLU layers of 1000, 500,
-  250, 250, 250 units, each followed by Gaussian noise (std 0.5), then a weight-normalised
-  linear head. The noise is D's only regulariser and is off in eval mode.
+- D: Gaussian noise on the input (std 0.3 on the paper's [0, 1] pixels, so 0.6 on ganforge's
+  [-1, 1]), then weight-normalised ReLU layers of 1000, 500, 250, 250, 250 units, each followed
+  by Gaussian noise (std 0.5), then a weight-normalised linear head. The hidden layers' gains
+  are fixed after the data-dependent init (``train_scale=False`` in the released code): only the
+  weights' directions and the biases learn, so no layer can outgrow its noise. The noise is D's
+  only regulariser and is off in eval mode.
 
 ``features(x)`` is the last hidden layer (250 units), the layer the paper's feature-matching
 generator matches.
@@ -52,7 +55,7 @@ class ImprovedGANGenerator(nn.Module):
 
 class ImprovedGANDiscriminator(nn.Module):
     def __init__(self, img_channels: int = 1, img_size: int = 28,
-                 hidden: tuple[int, ...] = (1000, 500, 250, 250, 250), input_noise: float = 0.3,
+                 hidden: tuple[int, ...] = (1000, 500, 250, 250, 250), input_noise: float = 0.6,
                  hidden_noise: float = 0.5) -> None:
         super().__init__()
         layers: list[nn.Module] = [GaussianNoise(input_noise)]
@@ -60,7 +63,9 @@ class ImprovedGANDiscriminator(nn.Module):
         for i, h in enumerate(hidden):
             if i > 0:
                 layers.append(GaussianNoise(hidden_noise))
-            layers += [weight_norm(nn.Linear(width, h)), nn.ReLU(inplace=True)]
+            layer = weight_norm(nn.Linear(width, h))
+            layer.parametrizations.weight.original0.requires_grad_(False)
+            layers += [layer, nn.ReLU(inplace=True)]
             width = h
         self.body = nn.Sequential(*layers)
         self.feature_dim = width

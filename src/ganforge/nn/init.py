@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from ganforge.nn.modes import eval_mode
+from ganforge.nn.modes import mode
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -28,12 +28,14 @@ def is_weight_normed(layer: nn.Module) -> bool:
 
 
 @torch.no_grad()
-def weight_norm_data_init_(module: nn.Module, x: torch.Tensor) -> None:
+def weight_norm_data_init_(module: nn.Module, x: torch.Tensor, training: bool = False) -> None:
     """Data-dependent initialisation of weight-normalised layers (Salimans & Kingma 2016, sec.
     3): one forward pass of ``x`` in which each weight-normalised Linear or Conv2d layer, in
     order, rescales its gain g and sets its bias so that its outputs on ``x`` have zero mean and
     unit variance per unit. Without it, noise layers of fixed size (Improved GAN's D) drown a
-    signal that default initialisation shrinks layer by layer."""
+    signal that default initialisation shrinks layer by layer. ``training=True`` runs the pass
+    in training mode, so that noise layers count in the statistics, as the released Improved-GAN
+    code does."""
     def normalise(layer: nn.Module, _inputs, out: torch.Tensor) -> torch.Tensor:
         dims = [0] + list(range(2, out.dim()))
         mean, std = out.mean(dims), out.std(dims).clamp_min(1e-6)
@@ -47,7 +49,7 @@ def weight_norm_data_init_(module: nn.Module, x: torch.Tensor) -> None:
              if isinstance(m, (nn.Linear, nn.Conv2d)) and is_weight_normed(m)
              and m.bias is not None]
     try:
-        with eval_mode(module):
+        with mode(module, training):
             module(x)
     finally:
         for hook in hooks:

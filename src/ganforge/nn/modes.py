@@ -9,12 +9,18 @@ from torch import nn
 
 
 @contextlib.contextmanager
-def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
-    """``module`` in eval mode inside the block, back in its previous mode after it (also when
-    the block raises): batch norm uses running statistics, noise layers are off."""
+def mode(module: nn.Module, training: bool) -> Iterator[nn.Module]:
+    """``module`` in training or eval mode inside the block, back in its previous mode after it
+    (also when the block raises)."""
     was_training = module.training
-    module.eval()
+    module.train(training)
     try:
         yield module
     finally:
         module.train(was_training)
+
+
+def eval_mode(module: nn.Module) -> contextlib.AbstractContextManager[nn.Module]:
+    """``module`` in eval mode inside the block: batch norm uses running statistics, noise
+    layers are off."""
+    return mode(module, False)

@@ -30,10 +30,13 @@ from ganforge.config import (
     write_json,
 )
 from ganforge.data import (
+    Augment,
     Batcher,
     ImageDataset,
+    PairBatcher,
     PointBatcher,
     ToyMixture,
+    TranslationData,
     is_point_dataset,
     load_training_data,
     to_uint8,
@@ -63,8 +66,14 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
     return cfg
 
 
+def trainable_parameters(modules) -> list[torch.nn.Parameter]:
+    """The parameters of ``modules`` that learn: those a network froze (the fixed gains of
+    Improved GAN's D) stay out of the optimiser and out of gradient toggling."""
+    return [p for m in modules for p in m.parameters() if p.requires_grad]
+
+
 def make_optimizer(cfg: TrainConfig, group: str, modules, device: torch.device):
-    params = [p for m in modules for p in m.parameters()]
+    params = trainable_parameters(modules)
     lr = cfg.g_lr if group == "G" else cfg.d_lr
     if cfg.optimizer == "adam":
         fused = {"fused": True} if device.type == "cuda" else {}
@@ -83,7 +92,7 @@ def grid_scale(img_size: int) -> int:
     return max(1, 64 // img_size)
 
 
-TrainingData = ImageDataset | ToyMixture
+TrainingData = ImageDataset | ToyMixture | TranslationData
 # The animation of a run's sample pictures holds at most this many frames, evenly spaced.
 GIF_FRAMES = 60
 
@@ -91,13 +100,23 @@ GIF_FRAMES = 60
 def data_spec(data: TrainingData) -> DataSpec:
     if isinstance(data, ToyMixture):
         return DataSpec(data.point_dim, 1, kind="points")
+    if isinstance(data, TranslationData):
+        a, b = data.channels
+        return DataSpec(a, data.img_size, class_names=tuple(data.domain_names),
+                        kind="translation", b_channels=b, paired=data.paired)
     return DataSpec(data.img_channels, data.img_size, data.num_classes, tuple(data.class_names))
 
 
-def make_batcher(data: TrainingData, batch_size: int, device: torch.device, seed: int):
+def make_batcher(data: TrainingData, cfg: TrainConfig, device: torch.device):
     if isinstance(data, ToyMixture):
-        return PointBatcher(data, batch_size, device, seed=seed)
-    return Batcher(data, batch_size, device, seed=seed)
+        if cfg.flip or cfg.jitter:
+            raise GanforgeError(f"--flip and --jitter augment images; {cfg.dataset} holds 2-D "
+                                "points")
+        return PointBatcher(data, cfg.batch_size, device, seed=cfg.seed)
+    augment = Augment(cfg.flip, cfg.jitter, cfg.seed)
+    if isinstance(data, TranslationData):
+        return PairBatcher(data, cfg.batch_size, device, seed=cfg.seed, augment=augment)
+    return Batcher(data, cfg.batch_size, device, seed=cfg.seed, augment=augment)
 
 
 def progress_gif(run_dir: Path, duration_ms: int = 150) -> Path | None:
@@ -134,13 +153,14 @@ class Trainer:
         self.method.bind_data(dataset)
         self.ema = EMA(self.method.G, cfg.ema) if cfg.ema else None
         groups = self.method.groups()
-        self.params = {g: [p for m in mods for p in m.parameters()] for g, mods in groups.items()}
+        self.params = {g: trainable_parameters(mods) for g, mods in groups.items()}
         self.optimizers = {g: make_optimizer(cfg, g, mods, self.device)
                            for g, mods in groups.items()}
         use_scaler = cfg.precision == "fp16"
         self.scalers = {g: torch.amp.GradScaler(self.device.type, enabled=use_scaler)
                         for g in groups}
-        self.batcher = make_batcher(dataset, cfg.batch_size, self.device, cfg.seed)
+        self.batcher = make_batcher(dataset, cfg, self.device)
+        self.base_lr = {g: [pg["lr"] for pg in o.param_groups] for g, o in self.optimizers.items()}
         self.total_steps = self._total_steps(dataset)
         self.step = 0
         self.timed_out = False
@@ -191,6 +211,8 @@ class Trainer:
         batches = batches if batches is not None else self.batcher
         method = self.method
         logs: dict[str, torch.Tensor] = {}
+        if self.cfg.lr_decay_from is not None:
+            self._decay_learning_rates()
         if "D" in self.optimizers:
             self._set_trainable("D")
             for _ in range(self.cfg.d_steps):
@@ -209,6 +231,20 @@ class Trainer:
             self.ema.update()
         self.step += 1
         self._accumulate({**logs, "g_loss": g_loss, **g_logs})
+
+    def lr_factor(self, step: int) -> float:
+        """1 until ``lr_decay_from`` of the training, then falling linearly to 0 at the end.
+        A function of the step alone, so a resumed run decays exactly as an unbroken one."""
+        start = self.cfg.lr_decay_from * self.total_steps
+        if step < start:
+            return 1.0
+        return max(0.0, 1.0 - (step - start) / max(self.total_steps - start, 1))
+
+    def _decay_learning_rates(self) -> None:
+        factor = self.lr_factor(self.step)
+        for name, optimizer in self.optimizers.items():
+            for group, base in zip(optimizer.param_groups, self.base_lr[name], strict=True):
+                group["lr"] = base * factor
 
     # ---- logs and the NaN guard ----------------------------------------------------------------
 
@@ -249,7 +285,7 @@ class Trainer:
         row = {"step": self.step,
                **({} if self.batcher.epoch is None else {"epoch": self.batcher.epoch}),
                **{k: v / self._count for k, v in zip(keys, values, strict=True)},
-               f"{'images' if self.spec.kind == 'image' else 'points'}_per_s":
+               f"{'points' if self.spec.kind == 'points' else 'images'}_per_s":
                    seen / max(elapsed, 1e-9)}
         if self._log is not None:
             self._log.write(row)

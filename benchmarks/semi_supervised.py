@@ -42,16 +42,25 @@ def run_ssgan(seed: int, args, test) -> dict:
                                epochs=args.epochs, out=str(out), device=args.device,
                                sample_every=10**9, checkpoint_every=10**9,
                                extra={"labels_per_class": args.labels_per_class})
-    trainer = Trainer(cfg)
-    per_epoch = len(trainer.batcher)
     errors, start = [], time.perf_counter()
+    if (out / "checkpoint.safetensors").exists():
+        # A shorter run of this seed: train on from its last epoch to --epochs.
+        trainer = Trainer(cfg)
+        per_epoch = len(trainer.batcher)
+        trainer = Trainer.resume(out, steps=round(args.epochs * per_epoch))
+        previous = out.parent / f"errors-s{seed}.json"
+        errors = json.loads(previous.read_text()) if previous.exists() else []
+    else:
+        trainer = Trainer(cfg)
+    per_epoch = len(trainer.batcher)
     while trainer.step < trainer.total_steps:
         trainer.fit(until=trainer.step + per_epoch)
         trainer.method.eval()
         errors.append(test_error(trainer.method.classify, *test))
         trainer.method.train()
-        print(f"ssgan seed {seed} epoch {len(errors)}: test error {100 * errors[-1]:.2f}% "
-              f"({time.perf_counter() - start:.0f} s)", flush=True)
+        (out.parent / f"errors-s{seed}.json").write_text(json.dumps(errors))
+        print(f"ssgan seed {seed} epoch {trainer.step // per_epoch}: test error "
+              f"{100 * errors[-1]:.2f}% ({time.perf_counter() - start:.0f} s)", flush=True)
     baseline = run_supervised_only(trainer, args, test)
     return {"seed": seed, "steps": trainer.step, "seconds": time.perf_counter() - start,
             "test_error_by_epoch": errors, "supervised_only_test_error": baseline}
@@ -101,7 +110,8 @@ def main() -> None:
           f"over seeds {args.seeds}; supervised only {100 * statistics.mean(alone):.2f} ± "
           f"{100 * spread(alone):.2f}%")
     Path(args.root).mkdir(parents=True, exist_ok=True)
-    (Path(args.root) / "results.json").write_text(json.dumps(results, indent=1))
+    name = "results-s" + "-".join(map(str, args.seeds)) + ".json"
+    (Path(args.root) / name).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

@@ -131,3 +131,30 @@ def test_the_classifier_is_a_moving_average_of_d(tmp_path, digits):
     assert any(not torch.equal(a, s) for a, s in zip(avg, start, strict=True))
     reloaded = ganforge.load(trainer.run_dir).method
     assert torch.equal(reloaded.classify(x), method.classify(x))
+
+
+def test_hidden_gains_stay_fixed_and_the_output_gain_learns(tmp_path, digits):
+    trainer = Trainer(ssgan_config(tmp_path, steps=3), dataset=digits)
+    D = trainer.method.D
+    gains = [m.parametrizations.weight.original0 for m in D.modules()
+             if hasattr(m, "parametrizations")]
+    hidden, output = gains[:-1], gains[-1]
+    assert all(not g.requires_grad for g in hidden) and output.requires_grad
+    before = [g.detach().clone() for g in gains]
+    trainer.fit()
+    assert all(torch.equal(g, b) for g, b in zip(hidden, before, strict=False))
+    assert not torch.equal(output, before[-1])
+    # The Trainer's gradient toggling did not switch the frozen gains back on.
+    assert all(not g.requires_grad for g in hidden)
+
+
+def test_improved_gan_d_weights_start_as_in_the_released_code():
+    from ganforge.models.improved_gan import ImprovedGANDiscriminator
+
+    D = ImprovedGANDiscriminator()
+    first = D.body[1]
+    # Directions from N(0, 0.1): under Adam their scale sets how far each step turns them.
+    assert abs(float(first.parametrizations.weight.original1.detach().std()) - 0.1) < 0.005
+    assert torch.allclose(first.weight.detach().norm(dim=1),
+                          first.parametrizations.weight.original0.squeeze(1))
+    assert D.body[0].std == 0.6  # the paper's 0.3 on [0, 1] pixels, on ganforge's [-1, 1]

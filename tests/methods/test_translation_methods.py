@@ -185,6 +185,11 @@ def test_translate_command_writes_outputs_and_a_grid(tmp_path, capsys):
     assert main(["sample", str(trainer.run_dir), "--out", str(tmp_path / "s.png"),
                  "--device", "cpu"]) == 0
     assert Image.open(tmp_path / "s.png").size[0] > Image.open(tmp_path / "s.png").size[1] / 2
+    from ganforge.metrics.errors import MetricError
+    from ganforge.metrics.sources import sample_run
+
+    with pytest.raises(MetricError, match="translates given images"):
+        sample_run(trainer.run_dir, 10)
 
 
 def test_translate_refuses_a_run_that_does_not_translate(tmp_path, digits, capsys):

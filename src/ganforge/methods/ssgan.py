@@ -16,12 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
-from torch.nn.utils.parametrizations import weight_norm
 
 from ganforge.data import ImageDataset, balanced_subset, from_uint8
 from ganforge.errors import GanforgeError
 from ganforge.methods.base import DataSpec, Option, register_method
 from ganforge.methods.gan import GAN
+from ganforge.models.improved_gan import weight_normed_linear
 from ganforge.nn import is_weight_normed, weight_norm_data_init_
 from ganforge.nn.layers import spectral_norm_all
 
@@ -39,7 +39,7 @@ def with_class_outputs(D: nn.Module, num_classes: int) -> nn.Module:
     last = output_layer(D)
     layer = nn.Linear(last.in_features, num_classes)
     if is_weight_normed(last):
-        layer = weight_norm(layer)
+        layer = weight_normed_linear(last.in_features, num_classes)
     elif parametrize.is_parametrized(last, "weight"):
         spectral_norm_all(layer)
     if isinstance(D.head, nn.Sequential):

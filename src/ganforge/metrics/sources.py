@@ -51,6 +51,11 @@ def sample_run(run_dir: str | Path, n: int, seed: int = 0, device: str = "auto")
     from ganforge.inference import load
 
     model = load(run_dir, device=device)
+    if model.translates:
+        raise MetricError(f"{run_dir} is a {model.cfg.method} run: it translates given images "
+                          "rather than sampling new ones; score it with "
+                          "benchmarks/translation.py, or translate a folder with `ganforge "
+                          "translate` and pass that folder to --fake")
     images = sample_uint8(model.method, n, seed)
     return ImageSource(images, f"run:{Path(run_dir).resolve()}:step{model.step}:seed{seed}",
                        {"run_dir": str(run_dir), "step": model.step, "seed": seed})

@@ -105,6 +105,9 @@ def _add_train(sub) -> None:
                    f"(default: {_D.device})")
     p.add_argument("--precision", default=S, help=f"one of: {', '.join(PRECISIONS)} "
                    f"(default: {_D.precision})")
+    p.add_argument("--sync-bn", action="store_true", default=S,
+                   help="under torchrun on GPUs: batch norm over the global batch "
+                   "(SyncBatchNorm) instead of each process's slice (default: off)")
     p.add_argument("--out", default=S, help="run directory (default: runs/METHOD-DATASET-TIME)")
     p.add_argument("--log-every", type=int, default=S, help=f"(default: {_D.log_every})")
     p.add_argument("--sample-every", type=int, default=S, help=f"(default: {_D.sample_every})")
@@ -269,8 +272,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Under ``torchrun`` every process runs this; each leaves the process group at the end."""
+    from ganforge.training import distributed
+
+    try:
+        return train(args)
+    finally:
+        distributed.teardown()
+
+
+def train(args: argparse.Namespace) -> int:
     from ganforge.config import validate, with_method_defaults
-    from ganforge.training import Trainer, resolve
+    from ganforge.training import Trainer, distributed, resolve
 
     fields = {k: v for k, v in vars(args).items() if k not in ("command", "dry_run", "resume")}
     if hasattr(args, "resume"):
@@ -299,9 +312,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         run_dir = trainer.fit()
     except KeyboardInterrupt:
-        print(f"\ninterrupted at step {trainer.step}; checkpoint saved; continue with "
-              f"`ganforge train --resume {trainer.run_dir}`", file=sys.stderr)
+        # Under torchrun the ranks stop at different points, so the last periodic checkpoint
+        # stands; one process saves the step it reached.
+        saved = trainer.last_checkpoint_step
+        if distributed.is_main():
+            print(f"\ninterrupted at step {trainer.step}; " + (
+                  f"checkpoint of step {saved} kept; continue with `ganforge train --resume "
+                  f"{trainer.run_dir}`" if saved is not None else "no checkpoint was written"),
+                  file=sys.stderr)
         return 130
+    if not distributed.is_main():
+        return 0
     if trainer.timed_out:
         print(f"--time-limit reached at step {trainer.step} of {trainer.total_steps}; continue "
               f"with `ganforge train --resume {run_dir}`", file=sys.stderr)
@@ -358,6 +379,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         path = model.save_grid(args.out, n=args.n, seed=args.seed, nrow=args.nrow,
                                classes=args.cls)
         what = f"{args.n} samples" + (f" of class {args.cls}" if args.cls is not None else "")
+        if model.translates:
+            what = "the run's display inputs beside their translations"
     print(f"wrote {what} from step {model.step} to {path}")
     return 0
 

@@ -72,6 +72,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "fp32"
+    # Under torchrun on GPUs: batch norm statistics over the global batch (SyncBatchNorm) rather
+    # than each process's slice of it.
+    sync_bn: bool = False
     out: str | None = None
     log_every: int = 50
     sample_every: int = 500
@@ -158,7 +161,9 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     validate_stabilisers(cfg, ADVERSARIAL_LOSSES.get(cfg.loss))
     check_choice("precision", cfg.precision, PRECISIONS)
     check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
-    resolve_device(cfg.device)
+    if resolve_device(cfg.device).type != "cuda" and cfg.sync_bn:
+        raise GanforgeError("--sync-bn synchronises batch norm between GPUs and needs CUDA; on "
+                            "CPUs each process normalises its own slice of the batch: drop it")
     positive = ("batch_size", "latent_dim", "width", "d_steps", "log_every", "sample_every",
                 "checkpoint_every", "n_samples")
     for name in positive:

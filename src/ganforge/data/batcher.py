@@ -20,12 +20,33 @@ def storage_device(nbytes: int, device: torch.device) -> torch.device:
     return device
 
 
+# (rank, world size) of data-parallel training: which slice of every global batch to take.
+Shard = tuple[int, int]
+
+
+def shard_slice(batch_size: int, shard: Shard) -> slice:
+    """The rows of a global batch of ``batch_size`` that rank ``shard[0]`` of ``shard[1]``
+    trains on: one contiguous slice of the same size on every rank."""
+    rank, world = shard
+    if batch_size % world:
+        raise GanforgeError(f"--batch-size {batch_size} (the global batch) does not split "
+                            f"evenly over {world} processes; give a multiple of {world}")
+    local = batch_size // world
+    return slice(rank * local, (rank + 1) * local)
+
+
 class IndexStream:
     """Batches of indices into ``n`` items: one seeded permutation per epoch, incomplete final
-    batches dropped so every step has the same shape; its state resumes exactly."""
+    batches dropped so every step has the same shape; its state resumes exactly.
 
-    def __init__(self, n: int, batch_size: int, device: torch.device, seed: int) -> None:
+    With a ``shard`` every rank draws the same permutation and takes its slice of each global
+    batch of ``batch_size``: an epoch is still one pass over the data, and the state is the same
+    on every rank and at every world size."""
+
+    def __init__(self, n: int, batch_size: int, device: torch.device, seed: int,
+                 shard: Shard = (0, 1)) -> None:
         self.n, self.batch_size, self.device = n, batch_size, device
+        self.rows = shard_slice(batch_size, shard)
         self.generator = torch.Generator().manual_seed(seed)
         self.perm = torch.empty(0, dtype=torch.long)
         self.cursor = 0
@@ -41,7 +62,7 @@ class IndexStream:
             self.epoch += 1
         idx = self.perm[self.cursor : self.cursor + self.batch_size]
         self.cursor += self.batch_size
-        return idx
+        return idx[self.rows]
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch, "cursor": self.cursor,
@@ -65,7 +86,10 @@ class Augment:
     """Random horizontal flips and random crops, the same for every tensor of one call so paired
     images stay aligned. pix2pix's jitter resizes 256 px images to 286 and crops 256 back; here
     the window moves up to ``jitter`` pixels over the edge-replicated picture, the same jitter
-    without storing larger images. Vectorised: one gather per batch, no per-image Python."""
+    without storing larger images. Vectorised: one gather per batch, no per-image Python.
+
+    Called with a batcher's ``shard``, it draws for the whole global batch and keeps the rank's
+    rows, so the images get the flips and crops they would get in one process."""
 
     def __init__(self, flip: bool = False, jitter: int = 0, seed: int = 0) -> None:
         self.flip, self.jitter = flip, jitter
@@ -74,17 +98,20 @@ class Augment:
     def __bool__(self) -> bool:
         return self.flip or self.jitter > 0
 
-    def __call__(self, *images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def __call__(self, *images: torch.Tensor, shard: Shard = (0, 1)) -> tuple[torch.Tensor, ...]:
         n, size, device = len(images[0]), images[0].shape[-1], images[0].device
+        rank, world = shard
+        mine = slice(rank * n, (rank + 1) * n)  # this rank's rows of the global draws
         cols = torch.arange(size).expand(n, size)
         rows = cols
         if self.jitter:
-            offsets = torch.randint(0, 2 * self.jitter + 1, (n, 2), generator=self.generator)
+            offsets = torch.randint(0, 2 * self.jitter + 1, (n * world, 2),
+                                    generator=self.generator)[mine]
             # Replicate-padded crop: indices shifted by the offset, clamped to the picture.
             rows = (cols + offsets[:, :1] - self.jitter).clamp(0, size - 1)
             cols = (cols + offsets[:, 1:] - self.jitter).clamp(0, size - 1)
         if self.flip:
-            flipped = torch.rand(n, generator=self.generator) < 0.5
+            flipped = torch.rand(n * world, generator=self.generator)[mine] < 0.5
             cols = torch.where(flipped[:, None], cols.flip(1), cols)
         rows, cols = rows.to(device), cols.to(device)
         out = []
@@ -107,12 +134,13 @@ class Batcher:
 
     The whole data set stays uint8 (on the device when it fits), each epoch is one random
     permutation and a batch is one ``index_select``: no per-sample Python and no workers.
-    Incomplete final batches are dropped so every step has the same shape.
+    Incomplete final batches are dropped so every step has the same shape. ``batch_size`` is the
+    global batch; with a ``shard`` (rank, world size) a batch holds the rank's slice of it.
     """
 
     def __init__(
         self, dataset: ImageDataset, batch_size: int, device: torch.device | str, seed: int = 0,
-        augment: Augment | None = None,
+        augment: Augment | None = None, shard: Shard = (0, 1),
     ) -> None:
         if batch_size > len(dataset):
             raise GanforgeError(
@@ -124,7 +152,8 @@ class Batcher:
         self.images = _home(dataset.images, self.device)
         self.labels = (dataset.labels.to(self.images.device) if dataset.labels is not None
                        else None)
-        self.stream = IndexStream(len(self.images), batch_size, self.images.device, seed)
+        self.stream = IndexStream(len(self.images), batch_size, self.images.device, seed, shard)
+        self.shard = shard
         self.augment = augment or Augment()
 
     def __len__(self) -> int:
@@ -146,7 +175,7 @@ class Batcher:
         idx = self.stream.next()
         image = self.images.index_select(0, idx).to(self.device, non_blocking=True)
         if self.augment:
-            (image,) = self.augment(image)
+            (image,) = self.augment(image, shard=self.shard)
         batch = {"x": from_uint8(image)}
         if self.labels is not None:
             batch["label"] = self.labels.index_select(0, idx).to(self.device, non_blocking=True)
@@ -165,10 +194,11 @@ class PairBatcher:
 
     Paired data draws the same indices from both domains (and the same flips and crops);
     unpaired data shuffles each domain on its own, an epoch being a pass over the larger one.
+    ``batch_size`` and ``shard`` as for :class:`Batcher`.
     """
 
     def __init__(self, data: TranslationData, batch_size: int, device: torch.device | str,
-                 seed: int = 0, augment: Augment | None = None) -> None:
+                 seed: int = 0, augment: Augment | None = None, shard: Shard = (0, 1)) -> None:
         smaller = min(len(data.a), len(data.b))
         if batch_size > smaller:
             raise GanforgeError(f"--batch-size {batch_size} is larger than the smaller domain "
@@ -177,9 +207,10 @@ class PairBatcher:
         self.batch_size = batch_size
         self.paired = data.paired
         self.a, self.b = _home(data.a, self.device), _home(data.b, self.device)
-        self.stream_a = IndexStream(len(self.a), batch_size, self.a.device, seed)
+        self.shard = shard
+        self.stream_a = IndexStream(len(self.a), batch_size, self.a.device, seed, shard)
         self.stream_b = None if self.paired else IndexStream(len(self.b), batch_size,
-                                                             self.b.device, seed + 1)
+                                                             self.b.device, seed + 1, shard)
         self.augment = augment or Augment()
 
     def __len__(self) -> int:
@@ -199,9 +230,9 @@ class PairBatcher:
         b = self.b.index_select(0, idx_b).to(self.device, non_blocking=True)
         if self.augment:
             if self.paired:
-                a, b = self.augment(a, b)
+                a, b = self.augment(a, b, shard=self.shard)
             else:
-                (a,), (b,) = self.augment(a), self.augment(b)
+                (a,), (b,) = self.augment(a, shard=self.shard), self.augment(b, shard=self.shard)
         return {"a": from_uint8(a), "b": from_uint8(b)}
 
     def state_dict(self) -> dict:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import torch
 
+from ganforge.data.batcher import Shard, shard_slice
 from ganforge.errors import GanforgeError
 from ganforge.registry import Registry
 
@@ -102,23 +103,27 @@ class PointBatcher:
 
     The points are drawn on the CPU from the batcher's own generator, so a run's data stream is
     the same on every device and is restored exactly on resume. There are no epochs.
+    ``batch_size`` is the global batch: with a ``shard`` (rank, world size) every rank draws all
+    of it and keeps its slice, so the stream is the same at every world size.
     """
 
     epoch = None
 
     def __init__(
-        self, mixture: ToyMixture, batch_size: int, device: torch.device | str, seed: int = 0
+        self, mixture: ToyMixture, batch_size: int, device: torch.device | str, seed: int = 0,
+        shard: Shard = (0, 1),
     ) -> None:
         self.mixture = mixture
         self.batch_size = batch_size
         self.device = torch.device(device)
         self.generator = torch.Generator().manual_seed(seed)
+        self.rows = shard_slice(batch_size, shard)
 
     def __iter__(self):
         return self
 
     def __next__(self) -> dict[str, torch.Tensor]:
-        points = self.mixture.sample(self.batch_size, self.generator)
+        points = self.mixture.sample(self.batch_size, self.generator)[self.rows]
         return {"x": points.to(self.device, non_blocking=True)}
 
     def state_dict(self) -> dict:

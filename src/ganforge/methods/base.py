@@ -111,10 +111,18 @@ class Method(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    # (rank, world size) under data-parallel training, set by the Trainer: see sample_latent.
+    shard: tuple[int, int] = (0, 1)
+
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        z = torch.randn(n, self.cfg.latent_dim, generator=generator,
+        """``n`` latent vectors. In training (no ``generator``) under data parallelism the ranks'
+        torch generators run in lockstep, so each draws the latents of the whole global batch
+        and keeps its own rows: they differ across ranks, and a run at any world size draws
+        what one process would (:mod:`ganforge.training.distributed`)."""
+        rank, world = self.shard if generator is None else (0, 1)
+        z = torch.randn(n * world, self.cfg.latent_dim, generator=generator,
                         device="cpu" if generator is not None else self.device)
-        return z.to(self.device)
+        return z[rank * n : (rank + 1) * n].to(self.device)
 
     # ---- conditions: class labels or latent codes; None for an unconditional G ------------------
 

@@ -4,7 +4,10 @@ Algorithm 1 of Goodfellow et al. 2014: ``d_steps`` discriminator updates, then o
 update. The Trainer owns everything around the method's two losses: optimisers, gradient
 toggling, mixed precision, EMA, logging without per-step host syncs, sample grids with a fixed
 noise batch, atomic checkpoints, exact resume and the NaN guard; with ``eval_every`` it also
-computes metrics and keeps the best checkpoint (:mod:`ganforge.training.evaluation`).
+computes metrics and keeps the best checkpoint (:mod:`ganforge.training.evaluation`). Under
+``torchrun`` it trains data-parallel (:mod:`ganforge.training.distributed`): each process takes
+its slice of every global batch, gradients are averaged before each step, and rank 0 alone
+writes files.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import math
 import re
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +49,7 @@ from ganforge.errors import GanforgeError, TrainingDiverged
 from ganforge.methods import METHODS, DataSpec, Method
 from ganforge.nn import eval_mode
 from ganforge.training import checkpoint as ckpt
+from ganforge.training import distributed
 from ganforge.training.ema import EMA
 from ganforge.training.log import RunLog
 from ganforge.viz import image_grid, save_image
@@ -107,16 +112,20 @@ def data_spec(data: TrainingData) -> DataSpec:
     return DataSpec(data.img_channels, data.img_size, data.num_classes, tuple(data.class_names))
 
 
-def make_batcher(data: TrainingData, cfg: TrainConfig, device: torch.device):
+def make_batcher(data: TrainingData, cfg: TrainConfig, device: torch.device,
+                 shard: tuple[int, int] = (0, 1)):
+    """The batcher of ``data``; ``shard`` (rank, world size) picks this process's slice of
+    every global batch of ``cfg.batch_size``."""
     if isinstance(data, ToyMixture):
         if cfg.flip or cfg.jitter:
             raise GanforgeError(f"--flip and --jitter augment images; {cfg.dataset} holds 2-D "
                                 "points")
-        return PointBatcher(data, cfg.batch_size, device, seed=cfg.seed)
+        return PointBatcher(data, cfg.batch_size, device, seed=cfg.seed, shard=shard)
     augment = Augment(cfg.flip, cfg.jitter, cfg.seed)
     if isinstance(data, TranslationData):
-        return PairBatcher(data, cfg.batch_size, device, seed=cfg.seed, augment=augment)
-    return Batcher(data, cfg.batch_size, device, seed=cfg.seed, augment=augment)
+        return PairBatcher(data, cfg.batch_size, device, seed=cfg.seed, augment=augment,
+                           shard=shard)
+    return Batcher(data, cfg.batch_size, device, seed=cfg.seed, augment=augment, shard=shard)
 
 
 def progress_gif(run_dir: Path, duration_ms: int = 150) -> Path | None:
@@ -142,15 +151,23 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, dataset: TrainingData | None = None) -> None:
         cfg = validate(resolve(cfg))
         self.cfg = cfg
-        self.device = resolve_device(cfg.device)
+        # Under torchrun: this process's device, in the process group; else cfg.device.
+        self.device = distributed.setup(cfg.device)
+        self.is_main = distributed.is_main()
         if dataset is None:
-            dataset = load_training_data(cfg.dataset, data_dir=cfg.data_dir,
-                                         image_size=cfg.image_size)
+            dataset = distributed.in_turn(lambda: load_training_data(
+                cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size))
         self.data = dataset
         self.spec = data_spec(dataset)
+        # Every rank is seeded alike: the generators stay in lockstep (see distributed).
         torch.manual_seed(cfg.seed)
-        self.method: Method = METHODS.get(cfg.method)(cfg, self.spec).to(self.device)
+        method = METHODS.get(cfg.method)(cfg, self.spec)
+        if cfg.sync_bn:
+            method = torch.nn.SyncBatchNorm.convert_sync_batchnorm(method)
+        self.method: Method = method.to(self.device)
+        self.method.shard = distributed.shard()
         self.method.bind_data(dataset)
+        distributed.broadcast_from_main(self.method.state_dict().values())
         self.ema = EMA(self.method.G, cfg.ema) if cfg.ema else None
         groups = self.method.groups()
         self.params = {g: trainable_parameters(mods) for g, mods in groups.items()}
@@ -159,13 +176,14 @@ class Trainer:
         use_scaler = cfg.precision == "fp16"
         self.scalers = {g: torch.amp.GradScaler(self.device.type, enabled=use_scaler)
                         for g in groups}
-        self.batcher = make_batcher(dataset, cfg, self.device)
+        self.batcher = make_batcher(dataset, cfg, self.device, distributed.shard())
         self.base_lr = {g: [pg["lr"] for pg in o.param_groups] for g, o in self.optimizers.items()}
         self.total_steps = self._total_steps(dataset)
         self.step = 0
         self.timed_out = False
         self.last_checkpoint_step: int | None = None
-        self.run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg)
+        # The default name holds the time: rank 0's, lest the ranks straddle a second.
+        self.run_dir = Path(cfg.out) if cfg.out else distributed.main_value(default_run_dir(cfg))
         self.evaluation = None
         if cfg.eval_every is not None:
             # Imported here: the metrics stack (scipy, feature networks) is only needed for it.
@@ -201,6 +219,7 @@ class Trainer:
         optimizer, scaler = self.optimizers[group], self.scalers[group]
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
+        distributed.average_gradients(self.params[group])
         scaler.step(optimizer)
         scaler.update()
         self.method.after_update(group)
@@ -265,11 +284,14 @@ class Trainer:
         self._count += 1
 
     def flush_logs(self) -> dict | None:
-        """Read the interval's sums (one host sync), check them for NaN/inf and write a row."""
+        """Read the interval's sums (one host sync), check them for NaN/inf and write a row.
+        Under torchrun the values are averaged over the ranks first (one all-reduce), so every
+        rank's NaN guard sees the same and all stop together."""
         if self._count == 0:
             return None
         keys = list(self._sums)
-        values = torch.stack([self._sums[k] for k in keys] + [self._finite.float()]).tolist()
+        values = torch.stack([self._sums[k] for k in keys] + [self._finite.float()])
+        values = distributed.average(values).tolist()
         finite = values.pop() == 1.0
         start_time, start_step = self._interval_start
         if not finite:
@@ -352,11 +374,13 @@ class Trainer:
         return tensors, state
 
     def save(self) -> Path:
-        """Write the checkpoint atomically. Only called after the NaN guard passed."""
-        tensors, state = self.state_tensors_and_json()
+        """Write the checkpoint atomically. Only called after the NaN guard passed. Under
+        torchrun rank 0 writes it: the ranks hold the same weights and counters."""
         path = self.run_dir / ckpt.CHECKPOINT
-        ckpt.save_checkpoint(path, tensors, state)
-        write_json(self.run_dir / "state.json", state)
+        if self.is_main:
+            tensors, state = self.state_tensors_and_json()
+            ckpt.save_checkpoint(path, tensors, state)
+            write_json(self.run_dir / "state.json", state)
         self.last_checkpoint_step = self.step
         return path
 
@@ -413,6 +437,11 @@ class Trainer:
             cfg = cfg.replace(device=device)
         # A time limit bounds one session of training; a resumed run has none unless given.
         cfg = cfg.replace(time_limit=time_limit)
+        if cfg.sync_bn and resolve_device(cfg.device).type == "cpu":
+            # SyncBatchNorm's weights are batch norm's: on CPUs the run goes on without it.
+            warnings.warn("--sync-bn needs GPUs; this run continues on the CPU with each "
+                          "process's own batch statistics", stacklevel=2)
+            cfg = cfg.replace(sync_bn=False)
         trainer = cls(cfg, dataset=dataset)
         if steps is None:
             trainer.total_steps = state["total_steps"]
@@ -424,6 +453,8 @@ class Trainer:
         if self.step == 0 and checkpoint.exists():
             raise GanforgeError(f"{self.run_dir} already holds a run; continue it with "
                                 f"--resume {self.run_dir} or choose another --out")
+        if not self.is_main:
+            return  # rank 0 writes the run directory
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_json(self.run_dir / CONFIG_FILE, {
             "ganforge_version": __version__,
@@ -445,8 +476,8 @@ class Trainer:
         end = min(until, self.total_steps) if until is not None else self.total_steps
         self._open_run_dir()
         self.method.train()
-        bar = tqdm(total=end, initial=self.step, disable=None, unit="step", dynamic_ncols=True,
-                   desc=f"{cfg.method} on {cfg.dataset}")
+        bar = tqdm(total=end, initial=self.step, disable=None if self.is_main else True,
+                   unit="step", dynamic_ncols=True, desc=f"{cfg.method} on {cfg.dataset}")
         self._reset_log_sums()
         deadline = time.perf_counter() + cfg.time_limit if cfg.time_limit else math.inf
         self.timed_out = False
@@ -454,7 +485,7 @@ class Trainer:
             while self.step < end:
                 self.train_step()
                 bar.update(1)
-                if self.step < end and time.perf_counter() >= deadline:
+                if self.step < end and self._out_of_time(deadline):
                     # Out of time: this step becomes the last, with its checkpoint and metrics.
                     end, self.timed_out = self.step, True
                 at_checkpoint = self.step % cfg.checkpoint_every == 0 or self.step == end
@@ -466,20 +497,32 @@ class Trainer:
                     if row is not None:
                         bar.set_postfix({k: f"{row[k]:.3f}" for k in ("d_loss", "g_loss")
                                          if k in row})
-                if self.step % cfg.sample_every == 0:
+                # Rank 0 writes pictures and metrics; the others go on to the next step's
+                # all-reduce and wait for it there.
+                if self.is_main and self.step % cfg.sample_every == 0:
                     self.save_samples(self.run_dir / "samples" / f"step_{self.step:06d}.png")
-                if at_eval:
+                if self.is_main and at_eval:
                     self.evaluate()
                 if at_checkpoint:
                     self.save()
         except KeyboardInterrupt:
-            self.flush_logs()
-            self.save()
+            # Under torchrun the ranks are interrupted at different points, where no collective
+            # is safe: the last periodic checkpoint stands.
+            if distributed.world_size() == 1:
+                self.flush_logs()
+                self.save()
             raise
         finally:
             bar.close()
             if self._log is not None:
                 self._log.close()
-        self.save_samples(self.run_dir / "samples.png")
-        progress_gif(self.run_dir)
+        if self.is_main:
+            self.save_samples(self.run_dir / "samples.png")
+            progress_gif(self.run_dir)
+        distributed.barrier()  # no rank returns before rank 0's files are complete
         return self.run_dir
+
+    def _out_of_time(self, deadline: float) -> bool:
+        """Whether ``deadline`` has passed by rank 0's clock: the ranks must stop at the same
+        step, or one would wait forever in a collective. No message without a time limit."""
+        return deadline < math.inf and distributed.main_flag(time.perf_counter() >= deadline)

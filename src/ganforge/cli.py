@@ -63,6 +63,8 @@ def _add_train(sub) -> None:
     p.add_argument("--flip", action="store_true", default=S,
                    help="augment with random horizontal flips (the same flip for both images "
                    "of a pair)")
+    p.add_argument("--direction", default=S, choices=("AtoB", "BtoA"),
+                   help="two-domain data: learn A -> B or B -> A (default: AtoB)")
     p.add_argument("--jitter", type=int, default=S, metavar="PIXELS",
                    help="augment with random crops moving up to PIXELS (pix2pix: 15 at 256 px; "
                    "default: 0)")
@@ -342,6 +344,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
     model = load(args.run_dir, device=args.device)
     if args.n is None:
         args.n = 2500 if model.draws_points else 32 if args.reconstruct else 64
+    latent_pictures = ("walk", "per_class", "latent_grid", "sweep", "interpolate", "reconstruct")
+    chosen = [n for n in latent_pictures if getattr(args, n) is not None]
+    if model.translates and chosen:
+        raise GanforgeError(f"--{chosen[0].replace('_', '-')} does not apply to a "
+                            f"{model.cfg.method} run, which translates given images: use "
+                            "`ganforge translate`, or no picture option for its input/output grid")
     if args.walk is not None:
         from ganforge.viz.scatter import save_gif
 

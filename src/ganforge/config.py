@@ -54,6 +54,9 @@ class TrainConfig:
     # ``jitter`` pixels (pix2pix's 286 -> 256 jitter is 15 at 256 px).
     flip: bool = False
     jitter: int = 0
+    # Two-domain data: which way to learn. BtoA swaps the domains (the pix2pix sets facades and
+    # cityscapes store [photo | labels] and are trained labels -> photo, i.e. BtoA).
+    direction: str = "AtoB"
     # The adversarial objective (ganforge.losses.ADVERSARIAL_LOSSES): gan (non-saturating),
     # minimax, wasserstein, least-squares, hinge, relativistic.
     loss: str = "gan"
@@ -189,6 +192,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     if cfg.lr_decay_from is not None and not 0.0 <= cfg.lr_decay_from < 1.0:
         raise GanforgeError(f"--lr-decay-from is the fraction of training after which the "
                             f"learning rate decays, in [0, 1), e.g. 0.5; got {cfg.lr_decay_from}")
+    check_choice("--direction", cfg.direction, ("AtoB", "BtoA"))
     if cfg.jitter < 0:
         raise GanforgeError(f"--jitter is a number of pixels, 0 or more; got {cfg.jitter}")
     if cfg.ema is not None and not 0.0 < cfg.ema < 1.0:

@@ -290,6 +290,13 @@ class Model:
                                 "translation needs a pix2pix, cyclegan, dualgan, discogan, unit "
                                 "or stargan run")
         spec = self.method.spec
+        to_domains = hasattr(self.method, "domain")  # stargan
+        if to_domains and direction != "AtoB":
+            raise GanforgeError(f"a {self.cfg.method} run translates to a domain: give "
+                                f"--to-domain ({', '.join(spec.class_names)}), not --direction")
+        if to_domain is not None and not to_domains:
+            raise GanforgeError(f"--to-domain applies to stargan runs; this {self.cfg.method} "
+                                "run translates --direction AtoB or BtoA")
         expected = (self.source_channels(direction), spec.img_size, spec.img_size)
         if images.dim() != 4 or tuple(images.shape[1:]) != expected:
             raise GanforgeError(f"{direction} takes images [N, {', '.join(map(str, expected))}], "

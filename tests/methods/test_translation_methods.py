@@ -115,7 +115,8 @@ def test_cyclegan_generator_loss_against_its_terms(tmp_path):
     a, b, G, D = batch["a"], batch["b"], method.G, method.D
     loss, logs = method.g_loss(batch)
     fake_b, fake_a = G["ab"](a), G["ba"](b)
-    adversarial = method.objective.g(D["b"](fake_b)) + method.objective.g(D["a"](fake_a))
+    # Least squares as in the CycleGAN code: E[(D(G(a)) - 1)^2] for each generator.
+    adversarial = (D["b"](fake_b) - 1).pow(2).mean() + (D["a"](fake_a) - 1).pow(2).mean()
     cycle = cycle_loss(a, G["ba"](fake_b)) + cycle_loss(b, G["ab"](fake_a))
     identity = identity_loss(b, G["ab"](b)) + identity_loss(a, G["ba"](a))
     assert torch.allclose(loss, adversarial + 10 * cycle + 5 * identity, rtol=1e-5)
@@ -199,3 +200,34 @@ def test_translate_refuses_a_run_that_does_not_translate(tmp_path, digits, capsy
     assert main(["translate", str(run), "--input", str(tmp_path), "--out",
                  str(tmp_path / "o")]) != 0
     assert "dcgan run, which does not translate" in capsys.readouterr().err
+
+
+def test_review_fixes_refuse_what_would_be_ignored_or_crash(tmp_path):
+    data = pairs(paired=False)
+    with pytest.raises(GanforgeError, match="--gp-weight does not apply to cyclegan"):
+        Trainer(config(tmp_path, "cyclegan", "digits2mnist", gp_weight=10.0), dataset=data)
+    with pytest.raises(GanforgeError, match="--d-norm layer does not apply"):
+        Trainer(config(tmp_path, "cyclegan", "digits2mnist", d_norm="layer"), dataset=data)
+    with pytest.raises(GanforgeError, match="--patch 70 needs images of at least 24 px; at 16 px"
+                                            " choose 16"):
+        Trainer(config(tmp_path, "cyclegan", "digits2mnist", extra={"patch": 70}), dataset=data)
+    # Fewer images than the display shows are repeated, not refused.
+    few = TranslationData("few", data.a[:3], data.b[:3], paired=False)
+    Trainer(config(tmp_path, "unit", "digits2mnist", batch_size=1), dataset=few)
+
+
+def test_direction_swaps_the_domains_and_translate_checks_its_options(tmp_path):
+    data = pairs(paired=True, b_channels=3)
+    trainer = Trainer(config(tmp_path, "pix2pix", direction="BtoA", steps=1), dataset=data)
+    assert trainer.spec.img_channels == 3 and trainer.spec.b_channels == 1
+    trainer.fit()
+    model = ganforge.load(trainer.run_dir)
+    assert model.translate(data.b[:2]).shape == (2, 1, SIZE, SIZE)
+    with pytest.raises(GanforgeError, match="--to-domain applies to stargan runs"):
+        model.translate(data.b[:2], to_domain="x")
+
+
+def test_cyclegan_least_squares_generator_term_is_unhalved(tmp_path):
+    trainer = Trainer(config(tmp_path, "cyclegan", "digits2mnist"), dataset=pairs(paired=False))
+    logits = torch.zeros(2, 1, 3, 3)
+    assert trainer.method.adv_g(logits) == pytest.approx(1.0)  # E[(D - 1)^2], as CycleGAN's

@@ -225,7 +225,8 @@ class PairBatcher:
 
     def __next__(self) -> dict[str, torch.Tensor]:
         idx_a = self.stream_a.next()
-        idx_b = idx_a if self.stream_b is None else self.stream_b.next()
+        # Paired domains may live on different devices when only one fits on the GPU.
+        idx_b = idx_a.to(self.b.device) if self.stream_b is None else self.stream_b.next()
         a = self.a.index_select(0, idx_a).to(self.device, non_blocking=True)
         b = self.b.index_select(0, idx_b).to(self.device, non_blocking=True)
         if self.augment:

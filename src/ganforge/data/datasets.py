@@ -289,9 +289,10 @@ def _register_translation_downloads() -> None:
                     raise DataError(f"{name} is not in {root}; allow the download or point "
                                     "--data-dir at a folder holding it")
                 folder = download_translation_set(name, root)
+            # The classic sets are 256 px; load both domains at that size before any resize.
             if layout == "side-by-side":
-                return load_paired_folder(folder, split)
-            return load_unpaired_folder(folder, split)
+                return load_paired_folder(folder, split, 256)
+            return load_unpaired_folder(folder, split, 256)
 
         load.__doc__ = f"{name} ({layout} translation set, downloaded on first use)"
         return load

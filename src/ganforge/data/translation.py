@@ -57,7 +57,9 @@ class TranslationData:
             if side.dtype != torch.uint8 or side.dim() != 4:
                 raise ValueError("domain images must be uint8 tensors of shape [N, C, H, W]")
         if self.a.shape[-2:] != self.b.shape[-2:]:
-            raise ValueError("domains A and B must have the same image size")
+            raise DataError(f"{self.name}: domains A and B hold images of different sizes "
+                            f"({tuple(self.a.shape[-2:])} and {tuple(self.b.shape[-2:])}); "
+                            "give --image-size")
         if self.paired and len(self.a) != len(self.b):
             raise DataError(f"{self.name}: paired data needs as many A images as B images "
                             f"({len(self.a)} vs {len(self.b)})")
@@ -72,6 +74,11 @@ class TranslationData:
     @property
     def channels(self) -> tuple[int, int]:
         return self.a.shape[1], self.b.shape[1]
+
+    def swapped(self) -> TranslationData:
+        """The same data with domains A and B exchanged."""
+        return TranslationData(self.name, self.b, self.a, self.paired, self.domain_names[::-1],
+                               self.b_labels, self.a_labels, self.names)
 
     def resized(self, size: int) -> TranslationData:
         self.a, self.b = resize_images(self.a, size), resize_images(self.b, size)

@@ -19,6 +19,7 @@ from ganforge.losses import ADVERSARIAL_LOSSES, clip_weights_, gradient_penalty
 from ganforge.losses.translation import ImagePool, cycle_loss, identity_loss, l1_reconstruction
 from ganforge.methods.base import DataSpec, Logs, Method, Option, register_method
 from ganforge.models.translation import (
+    PATCH_SIZES,
     PatchDiscriminator,
     ResnetGenerator,
     StarDiscriminator,
@@ -36,7 +37,14 @@ _SHOWN = 16
 # values that say "unused".
 _UNUSED = {"feature_matching": False, "minibatch_kernels": 0, "history_weight": None,
            "label_smoothing": 0.0, "r1_weight": None, "attention": None, "arch": None,
-           "eval_every": None}
+           "eval_every": None, "gp_weight": None, "g_norm": "batch"}
+# What D's --d-norm can choose here: the method's own normalisation, or spectral norm.
+_D_NORMS = ("batch", "spectral")
+
+
+def first(images: torch.Tensor, n: int) -> torch.Tensor:
+    """The first ``n`` images, repeated when there are fewer."""
+    return images[torch.arange(n) % len(images)]
 
 
 def as_rgb(*images: torch.Tensor) -> list[torch.Tensor]:
@@ -58,21 +66,31 @@ class Translation(Method):
     defaults = {"lr": 2e-4, "beta1": 0.5, "loss": "gan"}
     # pix2pix needs A[i] and B[i] to belong together; the others learn from unpaired domains.
     needs_pairs = False
+    # Config fields this method ignores, with the values that say so.
+    unused = _UNUSED
+    # D's normalisation in the papers: CycleGAN and UNIT use instance norm whatever the batch.
+    patch_norm = "batch"
 
     def __init__(self, cfg, spec: DataSpec) -> None:
         self.check_data(cfg, spec)
-        for name, unused in _UNUSED.items():
+        for name, unused in self.unused.items():
             if getattr(cfg, name) != unused:
                 why = ("it chooses its own networks (see --generator)" if name == "arch" else
                        "score translations with benchmarks/translation.py" if name == "eval_every"
                        else "it is a stabiliser of the unconditional GAN game")
                 raise GanforgeError(f"--{name.replace('_', '-')} does not apply to {cfg.method}: "
                                     f"{why}")
+        if cfg.d_norm not in _D_NORMS:
+            raise GanforgeError(f"--d-norm {cfg.d_norm} does not apply to {cfg.method}: its D "
+                                "keeps the paper's normalisation, or takes --d-norm spectral")
         super().__init__(cfg, spec)
         self.objective = ADVERSARIAL_LOSSES.get(cfg.loss)
         if self.objective.g_needs_real:
             raise GanforgeError(f"--loss {cfg.loss} is not offered for translation; choose gan, "
-                                "least-squares, wasserstein or hinge")
+                                "minimax, least-squares, wasserstein or hinge")
+        # ganforge's least-squares G loss is Mao et al.'s 1/2 E[(D - 1)^2]; the translation
+        # papers' code weighs E[(D - 1)^2] against its cycle and reconstruction terms.
+        self.g_scale = 2.0 if cfg.loss == "least-squares" else 1.0
         channels_b = spec.b_channels or spec.img_channels
         shape = (spec.img_size, spec.img_size)
         self.register_buffer("display_a", torch.zeros(_SHOWN, spec.img_channels, *shape,
@@ -92,15 +110,15 @@ class Translation(Method):
 
     def bind_data(self, data) -> None:
         if isinstance(data, TranslationData):
-            self.display_a.copy_(data.a[:_SHOWN])
-            self.display_b.copy_(data.b[:_SHOWN])
+            self.display_a.copy_(first(data.a, _SHOWN))
+            self.display_b.copy_(first(data.b, _SHOWN))
 
     def adv_d(self, real_logits, fake_logits) -> torch.Tensor:
         # pix2pix and CycleGAN halve D's objective "to slow down the rate at which D learns".
         return 0.5 * self.objective.d(real_logits, fake_logits)
 
     def adv_g(self, fake_logits) -> torch.Tensor:
-        return self.objective.g(fake_logits)
+        return self.g_scale * self.objective.g(fake_logits)
 
     def after_update(self, group: str) -> None:
         if group == "D" and self.cfg.clip is not None:
@@ -134,21 +152,35 @@ def with_defaults(options: tuple[Option, ...], **defaults) -> tuple[Option, ...]
                  for o in options)
 
 
-def patch_discriminator(cfg, channels: int, receptive_field: int) -> PatchDiscriminator:
-    norm = "spectral" if cfg.d_norm == "spectral" else "instance" if cfg.batch_size == 1 \
-        else "batch"
-    return PatchDiscriminator(channels, width=cfg.width, n_layers=patch_layers_for(
-        receptive_field), norm=norm)
+def patch_discriminator(cfg, spec: DataSpec, channels: int, receptive_field: int,
+                        norm: str = "batch") -> PatchDiscriminator:
+    """A PatchGAN seeing ``receptive_field`` pixels; batch norm over a batch of one is instance
+    norm (pix2pix's note), so that is what it becomes there."""
+    n_layers = patch_layers_for(receptive_field)
+    if spec.img_size // 2**n_layers < 3:
+        fits = [r for r, n in PATCH_SIZES.items() if spec.img_size // 2**n >= 3]
+        raise GanforgeError(f"--patch {receptive_field} needs images of at least "
+                            f"{3 * 2**n_layers} px; at {spec.img_size} px choose "
+                            f"{' or '.join(map(str, fits)) or 'a larger --image-size'}")
+    if cfg.d_norm == "spectral":
+        norm = "spectral"
+    elif norm == "batch" and cfg.batch_size == 1:
+        norm = "instance"
+    return PatchDiscriminator(channels, width=cfg.width, n_layers=n_layers, norm=norm)
 
 
 def generator(kind: str, cfg, spec: DataSpec, channels_in: int, channels_out: int) -> nn.Module:
     norm = "instance" if cfg.batch_size == 1 else "batch"
+    if kind == "resnet" and spec.img_size % 4:
+        raise GanforgeError(f"the ResNet generator halves the image twice; --image-size "
+                            f"{spec.img_size} is not a multiple of 4")
     if kind == "resnet":
         blocks = 9 if spec.img_size >= 256 else 6
         return ResnetGenerator(channels_in, channels_out, width=cfg.width, n_blocks=blocks,
                                norm="instance")
+    # DiscoGAN's encoder-decoder has no dropout; pix2pix's U-Net uses it as its noise.
     return UNetGenerator(channels_in, channels_out, spec.img_size, width=cfg.width, norm=norm,
-                         skips=kind == "unet")
+                         skips=kind == "unet", dropout=0.5 if kind == "unet" else 0.0)
 
 
 GENERATORS = ("unet", "resnet", "encoder-decoder")
@@ -179,7 +211,7 @@ class Pix2Pix(Translation):
         self.G = generator(self.option("generator"), cfg, spec, spec.img_channels,
                            spec.b_channels)
         if self.option("adversarial_weight") > 0:
-            self.D = patch_discriminator(cfg, spec.img_channels + spec.b_channels,
+            self.D = patch_discriminator(cfg, spec, spec.img_channels + spec.b_channels,
                                          self.option("patch"))
 
     def groups(self):
@@ -188,8 +220,8 @@ class Pix2Pix(Translation):
     def translate(self, x, direction="AtoB", G=None):
         self.check_direction(direction)
         if direction == "BtoA":
-            raise GanforgeError("pix2pix learns A -> B only; train another run with the "
-                                "domains swapped for B -> A")
+            raise GanforgeError("pix2pix learns A -> B only; for B -> A train a run with "
+                                "--direction BtoA")
         return (G or self.G)(x)
 
     def d_loss(self, batch) -> tuple[torch.Tensor, Logs]:
@@ -223,6 +255,7 @@ class CycleGAN(Translation):
 
     defaults = {**Translation.defaults, "loss": "least-squares", "batch_size": 1,
                 "lr_decay_from": 0.5}
+    patch_norm = "instance"
     options = (
         Option("cycle_weight", 10.0, "lambda: weight of the cycle-consistency loss", float),
         Option("identity_weight", 0.5, "weight of the identity loss, as a fraction of lambda "
@@ -243,8 +276,9 @@ class CycleGAN(Translation):
         kind = self.option("generator")
         self.G = nn.ModuleDict({"ab": generator(kind, cfg, spec, ca, cb),
                                 "ba": generator(kind, cfg, spec, cb, ca)})
-        self.D = nn.ModuleDict({"a": patch_discriminator(cfg, ca, self.option("patch")),
-                                "b": patch_discriminator(cfg, cb, self.option("patch"))})
+        self.D = nn.ModuleDict({
+            side: patch_discriminator(cfg, spec, ch, self.option("patch"), self.patch_norm)
+            for side, ch in (("a", ca), ("b", cb))})
         size = (spec.img_size, spec.img_size)
         self.pool_a = ImagePool((ca, *size), self.option("pool_size"))
         self.pool_b = ImagePool((cb, *size), self.option("pool_size"))
@@ -289,6 +323,7 @@ class DualGAN(CycleGAN):
                 "optimizer": "rmsprop", "lr": 5e-5, "batch_size": 1}
     options = with_defaults(CycleGAN.options, cycle_weight=1000.0, identity_weight=0.0,
                             pool_size=0, generator="unet")
+    patch_norm = "batch"
 
     def adv_d(self, real_logits, fake_logits) -> torch.Tensor:
         return self.objective.d(real_logits, fake_logits)
@@ -303,6 +338,7 @@ class DiscoGAN(CycleGAN):
     defaults = {**Translation.defaults, "batch_size": 64}
     options = with_defaults(CycleGAN.options, cycle_weight=1.0, identity_weight=0.0,
                             pool_size=0, generator="encoder-decoder", recon_loss="l2")
+    patch_norm = "batch"
 
     def adv_d(self, real_logits, fake_logits) -> torch.Tensor:
         return self.objective.d(real_logits, fake_logits)
@@ -311,13 +347,15 @@ class DiscoGAN(CycleGAN):
 @register_method("unit")
 class UNIT(Translation):
     """Liu et al. 2017: a shared latent space. Encoders E_a, E_b whose last layers are one
-    module, decoders G_a, G_b whose first layers are one module; q(z | x) = N(E(x), I), so the
-    VAE's KL term is ||E(x)||^2 / 2. Losses (weights of the released code): adversarial on
+    module, decoders G_a, G_b whose first layers are one module; q(z | x) = N(E(x), I), whose KL
+    from N(0, I) is ||E(x)||^2 / 2 up to a constant (the released code penalises the mean of
+    E(x)^2, and so does this). Losses (weights of the released code): adversarial on
     G_b(E_a(a)) and G_a(E_b(b)) (least squares, 1), within-domain reconstruction (L1, 10), KL
     (0.01), cycle reconstruction a -> b -> a (L1, 10) with its KL (0.01). Adam 1e-4,
     betas (0.5, 0.999)."""
 
     defaults = {**Translation.defaults, "loss": "least-squares", "lr": 1e-4, "batch_size": 1}
+    patch_norm = "instance"
     options = (
         Option("recon_weight", 10.0, "weight of the within-domain and cycle reconstructions",
                float),
@@ -335,8 +373,9 @@ class UNIT(Translation):
         self.G = nn.ModuleDict({
             "encoders": UNITEncoders(ca, cb, width=cfg.width, shared_blocks=shared),
             "decoders": UNITDecoders(ca, cb, width=cfg.width, shared_blocks=shared)})
-        self.D = nn.ModuleDict({"a": patch_discriminator(cfg, ca, self.option("patch")),
-                                "b": patch_discriminator(cfg, cb, self.option("patch"))})
+        self.D = nn.ModuleDict({
+            side: patch_discriminator(cfg, spec, ch, self.option("patch"), self.patch_norm)
+            for side, ch in (("a", ca), ("b", cb))})
 
     def translate(self, x, direction="AtoB", G=None):
         self.check_direction(direction)
@@ -348,12 +387,14 @@ class UNIT(Translation):
     @staticmethod
     def draw(mu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """z ~ N(mu, I) and the KL term of q(z | x) = N(mu, I) against N(0, I)."""
-        return mu + torch.randn_like(mu), 0.5 * mu.pow(2).mean()
+        return mu + torch.randn_like(mu), mu.pow(2).mean()
 
     def d_loss(self, batch) -> tuple[torch.Tensor, Logs]:
         a, b = batch["a"], batch["b"]
-        with torch.no_grad():
-            fake_b, fake_a = self.translate(a, "AtoB"), self.translate(b, "BtoA")
+        enc, dec = self.G["encoders"], self.G["decoders"]
+        with torch.no_grad():  # fakes from sampled codes, as in G's step
+            fake_b = dec.decode_b(self.draw(enc.encode_a(a))[0])
+            fake_a = dec.decode_a(self.draw(enc.encode_b(b))[0])
         loss_a = self.adv_d(self.D["a"](a), self.D["a"](fake_a))
         loss_b = self.adv_d(self.D["b"](b), self.D["b"](fake_b))
         return loss_a + loss_b, {"d_a": loss_a.detach(), "d_b": loss_b.detach()}
@@ -386,7 +427,9 @@ class StarGAN(Translation):
     Trains on a labelled image data set whose classes are the domains (``mnist-styles``, or a
     ``folder:PATH`` with one subfolder per domain)."""
 
+    unused = {k: v for k, v in _UNUSED.items() if k != "gp_weight"}
     defaults = {"loss": "wasserstein", "gp_weight": 10.0, "d_steps": 5, "lr": 1e-4,
+                "lr_decay_from": 0.5,
                 "beta1": 0.5, "batch_size": 16}
     options = (
         Option("cls_weight", 1.0, "lambda_cls: weight of the domain classification losses",
@@ -414,7 +457,7 @@ class StarGAN(Translation):
 
     def bind_data(self, data) -> None:
         if isinstance(data, ImageDataset):
-            self.display_a.copy_(data.images[:_SHOWN])
+            self.display_a.copy_(first(data.images, _SHOWN))
 
     def domain(self, name: str | int) -> int:
         """A domain's index from its name or index."""

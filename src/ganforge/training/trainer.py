@@ -157,6 +157,11 @@ class Trainer:
         if dataset is None:
             dataset = distributed.in_turn(lambda: load_training_data(
                 cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size))
+        if cfg.direction == "BtoA":
+            if not isinstance(dataset, TranslationData):
+                raise GanforgeError(f"--direction applies to two-domain data; {cfg.dataset} "
+                                    "is not")
+            dataset = dataset.swapped()
         self.data = dataset
         self.spec = data_spec(dataset)
         # Every rank is seeded alike: the generators stay in lockstep (see distributed).

@@ -169,7 +169,8 @@ def test_star_generator_follows_the_target_domain():
     G, x = StarGenerator(3, num_domains=3, width=8, n_blocks=1).eval(), image(3, 32)
     with torch.no_grad():
         to_first, to_last = G(x, torch.eye(3)[[0, 0]]), G(x, torch.eye(3)[[2, 2]])
-    assert not torch.allclose(to_first, to_last)
+    # Clearly, not by rounding: a tiled c behind reflection padding and instance norm vanishes.
+    assert (to_first - to_last).abs().max() > 1e-2
     with pytest.raises(GanforgeError, match=r"\[N, 3\]"):
         G(x, torch.eye(4)[:2])
 

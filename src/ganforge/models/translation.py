@@ -85,10 +85,11 @@ class ResidualBlock(nn.Module):
         return x + self.f(x)
 
 
-def _encoder_layers(in_ch: int, width: int, n_down: int, norm: str) -> tuple[list[nn.Module], int]:
+def _encoder_layers(in_ch: int, width: int, n_down: int, norm: str,
+                    reflect: bool = True) -> tuple[list[nn.Module], int]:
     """c7s1-width, then n_down d-k layers (3x3 stride-2 conv doubling channels), each norm-ReLU;
     returns the layers and their output channels."""
-    layers = [*conv_norm(in_ch, width, 7, 1, 3, norm, reflect=True), nn.ReLU(True)]
+    layers = [*conv_norm(in_ch, width, 7, 1, 3, norm, reflect=reflect), nn.ReLU(True)]
     ch = width
     for _ in range(n_down):
         layers += [*conv_norm(ch, 2 * ch, 3, 2, 1, norm), nn.ReLU(True)]
@@ -259,10 +260,10 @@ class ResnetGenerator(nn.Module):
     be multiples of 2**n_down (32 px gives 8x8 inside)."""
 
     def __init__(self, in_channels: int, out_channels: int, width: int = 64, n_blocks: int = 6,
-                 n_down: int = 2, norm: str = "instance") -> None:
+                 n_down: int = 2, norm: str = "instance", reflect_input: bool = True) -> None:
         super().__init__()
         _check_norm(norm)
-        down, ch = _encoder_layers(in_channels, width, n_down, norm)
+        down, ch = _encoder_layers(in_channels, width, n_down, norm, reflect_input)
         blocks = [ResidualBlock(ch, norm) for _ in range(n_blocks)]
         self.net = nn.Sequential(*down, *blocks, *_decoder_layers(ch, out_channels, n_down, norm))
         dcgan_init(self)
@@ -274,15 +275,18 @@ class ResnetGenerator(nn.Module):
 class StarGenerator(nn.Module):
     """StarGAN's G(x, c): the target-domain vector c [N, num_domains] is tiled over the image
     and concatenated to it as extra channels, then a ``ResnetGenerator`` with affine instance
-    norm translates it. StarGAN's own convs pad with zeros and its down/up convs are 4x4; this
-    reuses CycleGAN's (reflection padding, 3x3), with the same shapes throughout."""
+    norm translates it. Its first conv pads with zeros, as StarGAN's: the tiled c is constant
+    over the image, so with reflection padding its share of that conv's output would be
+    constant too, and the instance norm after it would subtract it away, leaving G blind to
+    the target; zero padding makes it differ near the borders, where it survives the norm.
+    StarGAN's down/up convs are 4x4; this reuses CycleGAN's 3x3, with the same shapes."""
 
     def __init__(self, img_channels: int, num_domains: int, width: int = 64,
                  n_blocks: int = 6) -> None:
         super().__init__()
         self.num_domains = num_domains
         self.net = ResnetGenerator(img_channels + num_domains, img_channels, width, n_blocks,
-                                   norm="instance-affine")
+                                   norm="instance-affine", reflect_input=False)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         if c.shape != (len(x), self.num_domains):

@@ -231,11 +231,14 @@ class Model:
                                 "reconstruction need a vae, vaegan or bigan run")
         return self.method
 
-    def _check_images(self, images: torch.Tensor) -> torch.Tensor:
+    def _check_images(self, images: torch.Tensor, channels: int | None = None,
+                      taker: str = "this model") -> torch.Tensor:
+        """Images (float in [0, 1] or uint8) of the run's size and ``channels`` (default: the
+        data's) as float [-1, 1] on the model's device; a one-line error otherwise."""
         spec = self.method.spec
-        expected = (spec.img_channels, spec.img_size, spec.img_size)
+        expected = (channels or spec.img_channels, spec.img_size, spec.img_size)
         if images.dim() != 4 or tuple(images.shape[1:]) != expected:
-            raise GanforgeError(f"this model takes images [N, {', '.join(map(str, expected))}], "
+            raise GanforgeError(f"{taker} takes images [N, {', '.join(map(str, expected))}], "
                                 f"got {list(images.shape)}; resize them to {spec.img_size}px")
         if images.dtype == torch.uint8:
             images = images.float() / 255
@@ -297,12 +300,7 @@ class Model:
         if to_domain is not None and not to_domains:
             raise GanforgeError(f"--to-domain applies to stargan runs; this {self.cfg.method} "
                                 "run translates --direction AtoB or BtoA")
-        expected = (self.source_channels(direction), spec.img_size, spec.img_size)
-        if images.dim() != 4 or tuple(images.shape[1:]) != expected:
-            raise GanforgeError(f"{direction} takes images [N, {', '.join(map(str, expected))}], "
-                                f"got {list(images.shape)}")
-        x = (images.float() / 255 if images.dtype == torch.uint8 else images.float()) * 2 - 1
-        x = x.to(self.method.device)
+        x = self._check_images(images, self.source_channels(direction), taker=direction)
         options = {"to_domain": to_domain} if to_domain is not None else {}
         out = [self.method.translate(x[i : i + batch], direction, G=self.G, **options)
                for i in range(0, len(x), batch)]

@@ -336,4 +336,6 @@ def load(run_dir: str | Path, device: str = "auto") -> Model:
     if ema:
         weights.update(ckpt.prefixed("G", ema))
     method.load_state_dict(weights)
+    # A run stopped mid-way (progressive growing) samples from the phase it had reached.
+    method.set_progress(max(state["step"] - 1, 0), state["total_steps"])
     return Model(method.to(resolve_device(device)), cfg, run_dir, state["step"])

@@ -177,6 +177,11 @@ class Method(nn.Module):
         """Called by the Trainer after each optimiser step of ``group`` (weight clipping,
         running averages)."""
 
+    def set_progress(self, step: int, total_steps: int) -> None:
+        """Called by the Trainer before every training step with the number of steps done and
+        the run's total: methods whose networks change as training goes on (progressive
+        growing) derive their phase from it, so a resumed run is in the phase it left."""
+
     def d_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Logs]:
         raise NotImplementedError
 

@@ -237,6 +237,7 @@ class Trainer:
         logs: dict[str, torch.Tensor] = {}
         if self.cfg.lr_decay_from is not None:
             self._decay_learning_rates()
+        method.set_progress(self.step, self.total_steps)
         if "D" in self.optimizers:
             self._set_trainable("D")
             for _ in range(self.cfg.d_steps):

@@ -49,15 +49,22 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
+from torchvision_equivalents import normalize, to_tensor
 
-from ganforge.config import resolve_device, with_method_defaults
+from ganforge.config import resolve_device
 from ganforge.data import ImageDataset, load_dataset
 from ganforge.errors import GanforgeError
 from ganforge.training import Trainer
+from ganforge.training.bench import (
+    bench_trainer,
+    device_name,
+    images_per_step,
+    machine_lines,
+    time_steps,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Timed steps per window when --steps is not given: the MLP GAN's step is far cheaper.
@@ -114,22 +121,6 @@ class PILDigits(Dataset):
         return normalize(to_tensor(img), [0.5], [0.5]), target
 
 
-def to_tensor(pic: Image.Image) -> torch.Tensor:
-    """torchvision.transforms.functional.to_tensor for a PIL image: HWC uint8 -> CHW [0, 1]."""
-    img = torch.from_numpy(np.array(pic, np.uint8, copy=True))
-    img = img.view(pic.size[1], pic.size[0], len(pic.getbands()))
-    img = img.permute((2, 0, 1)).contiguous()
-    return img.to(dtype=torch.get_default_dtype()).div(255)
-
-
-def normalize(tensor: torch.Tensor, mean: list[float], std: list[float]) -> torch.Tensor:
-    """torchvision.transforms.functional.normalize (not in place: it clones first)."""
-    tensor = tensor.clone()
-    mean_t = torch.as_tensor(mean, dtype=tensor.dtype, device=tensor.device).view(-1, 1, 1)
-    std_t = torch.as_tensor(std, dtype=tensor.dtype, device=tensor.device).view(-1, 1, 1)
-    return tensor.sub_(mean_t).div_(std_t)
-
-
 def dataloader_batches(
     dataset: ImageDataset, batch_size: int, device: torch.device, workers: int
 ) -> Iterator[dict[str, torch.Tensor]]:
@@ -159,64 +150,35 @@ class Mode:
         self.seconds: list[float] = []
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def run_window(mode: Mode, steps: int, device: torch.device) -> float:
-    """Seconds for ``steps`` steps plus the one flush_logs, from a drained device."""
-    mode.trainer.flush_logs()
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        mode.step()
-    mode.trainer.flush_logs()
-    sync(device)
-    return time.perf_counter() - start
-
-
-def make_trainer(method: str, dataset_name: str, dataset: ImageDataset, batch_size: int,
-                 device: torch.device) -> Trainer:
-    cfg = with_method_defaults(method, dataset=dataset_name, batch_size=batch_size,
-                               device=str(device), seed=0, steps=1_000_000)
-    trainer = Trainer(cfg, dataset=dataset)
-    trainer.method.train()
-    return trainer
-
-
 def bench_one(method: str, batch_size: int, dataset_name: str, dataset: ImageDataset,
               device: torch.device, steps: int, warmup: int, repeats: int,
               workers: list[int]) -> dict:
     """Time every mode for one (method, batch size); returns a result row."""
     modes: list[Mode] = []
 
-    e2e = make_trainer(method, dataset_name, dataset, batch_size, device)
+    e2e = bench_trainer(method, dataset_name, dataset, batch_size, device)
     modes.append(Mode("end_to_end", e2e, e2e.train_step))
 
-    model = make_trainer(method, dataset_name, dataset, batch_size, device)
+    model = bench_trainer(method, dataset_name, dataset, batch_size, device)
     fixed = itertools.repeat(next(model.batcher))
     modes.append(Mode("model_step", model, lambda t=model, b=fixed: t.train_step(b)))
 
     streams = []
     for n in workers:
-        base = make_trainer(method, dataset_name, dataset, batch_size, device)
+        base = bench_trainer(method, dataset_name, dataset, batch_size, device)
         stream = dataloader_batches(dataset, batch_size, device, n)
         streams.append(stream)
         # One batch per train_step, exactly as train_step(batches=iter([batch])) per batch.
         modes.append(Mode(f"dataloader_w{n}", base, lambda t=base, s=stream: t.train_step(s)))
 
     for mode in modes:
-        for _ in range(warmup):
-            mode.step()
-        mode.trainer.flush_logs()
-        sync(device)
+        time_steps(mode.trainer, mode.step, warmup)
     for _ in range(repeats):
         for mode in modes:
-            mode.seconds.append(run_window(mode, steps, device))
+            mode.seconds.append(time_steps(mode.trainer, mode.step, steps))
 
-    images_per_step = batch_size * e2e.cfg.d_steps
-    ips = {m.name: images_per_step * steps / statistics.median(m.seconds) for m in modes}
+    images = images_per_step(e2e)
+    ips = {m.name: images * steps / statistics.median(m.seconds) for m in modes}
     spread = {m.name: (max(m.seconds) - min(m.seconds)) / statistics.median(m.seconds)
               for m in modes}
     baselines = {n: ips[f"dataloader_w{n}"] for n in workers}
@@ -245,18 +207,6 @@ def bench_one(method: str, batch_size: int, dataset_name: str, dataset: ImageDat
 
 
 # ---- report -----------------------------------------------------------------------------------
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def print_table(rows: list[dict]) -> None:
@@ -327,15 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     dataset_name = "mnist" if data_dir is not None else "fake"
 
-    print(f"torch {torch.__version__}, Python {platform.python_version()}")
-    print(f"device: {device} ({device_name(device)})")
-    print(f"threads: torch.get_num_threads()={torch.get_num_threads()}, "
-          f"os.cpu_count()={os.cpu_count()}")
-    if hasattr(os, "getloadavg"):
-        load = os.getloadavg()
-        print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
-              + ("  (other work is running: expect noisy numbers)"
-                 if load[0] > 0.5 * (os.cpu_count() or 1) else ""))
+    print("\n".join(machine_lines(device)))
     if data_dir is None:
         print("data: NO MNIST FOUND (no --data-dir, $GANFORGE_DATA or ../shared/data): falling "
               "back to the built-in 'fake' data set, 512 random 28x28 images -- not MNIST")

@@ -1,0 +1,177 @@
+"""LAPGAN (Denton et al. 2015): a Laplacian pyramid of conditional GANs.
+
+Every level but the coarsest is a conditional GAN trained on real data (sec. 3.2, fig. 2): from
+a real image I_k at that level's size, l_k = u(d(I_k)) = u(I_{k+1}) is its blurred version,
+G_k(z_k, l_k) draws the residual h ~ I_k - l_k, and D_k tells (l_k + h_k, l_k) from
+(l_k + G_k(z_k, l_k), l_k). The coarsest level is an ordinary GAN on the small image. As every
+level conditions on real coarse images, no level's training depends on another's generator:
+summing their losses and stepping all D_k as the D group and all G_k as the G group is training
+them separately and at once, which lets the shared Trainer run LAPGAN unchanged. Sampling runs
+the pyramid coarse to fine (eq. 3, ``LaplacianPyramidGenerator``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganforge.errors import GanforgeError
+from ganforge.methods.base import DataSpec, Option, build_backbone, register_method
+from ganforge.methods.gan import GAN
+from ganforge.methods.stabilisers import stabilise_discriminator, stabilise_generator
+from ganforge.models.lapgan import (
+    LaplacianPyramidGenerator,
+    ResidualDiscriminator,
+    ResidualGenerator,
+)
+from ganforge.nn import eval_mode
+from ganforge.nn.pyramid import gaussian_pyramid, pyramid_sizes, upsample
+
+# Stabilisers of the GAN game that are not offered per level, with the values that say "unused":
+# historical averaging would be counted once per level, feature matching and self-attention
+# are not built into the residual networks.
+_UNUSED = {"feature_matching": False, "history_weight": None, "attention": None}
+
+_KINDS = {"points": "2-D points", "translation": "image pairs"}
+
+# A level's game: its index (finest first), D's condition (the level and l_k; None at the
+# coarsest level), the real image and the fake at that level.
+Game = tuple[int, tuple[int, torch.Tensor | None], torch.Tensor, torch.Tensor]
+
+
+@register_method("lapgan")
+class LAPGAN(GAN):
+    """Denton et al. 2015: G_k and D_k at each level of a Laplacian pyramid (finest first,
+    ``sizes``), the coarsest an unconditional GAN on the configured backbone (MLP by default,
+    as the paper's coarsest CIFAR level), the others ``ResidualGenerator`` /
+    ``ResidualDiscriminator``. The adversarial objective, label smoothing, D's normalisation,
+    minibatch discrimination, the gradient and R1 penalties, clipping, virtual batch norm and
+    EMA apply to every level. Logs each level's losses as ``d_loss_SIZE`` / ``g_loss_SIZE``."""
+
+    defaults = {"arch": "mlp"}
+    options = (Option("levels", 0, "levels of the Laplacian pyramid, the coarsest included; 0: "
+                      "halve the image while its side is even and the half at least 4 px (28 -> "
+                      "14 -> 7, 32 -> 16 -> 8 -> 4, 8 -> 4)", type=int),)
+    d_conditioned = True
+
+    def __init__(self, cfg, spec: DataSpec) -> None:
+        if spec.kind != "image":
+            raise GanforgeError(f"lapgan builds a pyramid of images; {cfg.dataset} holds "
+                                f"{_KINDS.get(spec.kind, spec.kind)}")
+        for name, unused in _UNUSED.items():
+            if getattr(cfg, name) != unused:
+                raise GanforgeError(f"--{name.replace('_', '-')} does not apply to lapgan: "
+                                    "it is not offered at every level of the pyramid")
+        super().__init__(cfg, spec)
+
+    def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        cfg, spec = self.cfg, self.spec
+        self.sizes = pyramid_sizes(spec.img_size, self.option("levels") or None)
+        coarsest = self.sizes[-1]
+        try:
+            G_coarse, D_coarse = build_backbone(cfg, dataclasses.replace(spec, img_size=coarsest))
+        except GanforgeError as e:
+            raise GanforgeError(f"lapgan's coarsest level is {coarsest}px: {e}") from None
+        channels, widths = spec.img_channels, self.level_widths()
+        residual_G = [stabilise_generator(ResidualGenerator(cfg.latent_dim, channels, s, w), cfg)
+                      for s, w in zip(self.sizes[:-1], widths, strict=True)]
+        residual_D = [stabilise_discriminator(ResidualDiscriminator(channels, s, w), cfg)
+                      for s, w in zip(self.sizes[:-1], widths, strict=True)]
+        G = LaplacianPyramidGenerator(G_coarse, residual_G, self.sizes, cfg.latent_dim)
+        return G, nn.ModuleList([*residual_D, D_coarse])
+
+    def level_widths(self) -> list[int]:
+        """Channels of the residual levels' G_k and D_k, finest first: ``--width`` at the
+        coarsest of them, halved at each finer level (as DCGAN halves its channels where the
+        resolution doubles), but not below width / 4, so that each level costs about the same:
+        28 px, width 64 -> [32, 64]."""
+        width, finer = self.cfg.width, len(self.sizes) - 2
+        return [max(width >> (finer - k), width // 4, 1) for k in range(finer + 1)]
+
+    def groups(self) -> dict[str, list[nn.Module]]:
+        return {"D": list(self.D), "G": [*self.G.residual, self.G.coarse]}
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One ``latent_dim`` noise vector per level, coarsest first: [z_K, ..., z_0]."""
+        draw = super().sample_latent
+        return torch.cat([draw(n, generator) for _ in self.sizes], dim=1)
+
+    # ---- D_k: the condition is (level, l_k), l_k None at the coarsest level -------------------
+
+    def d_features(self, x: torch.Tensor, c) -> torch.Tensor:
+        k, low = c
+        return self.D[k].features(x) if low is None else self.D[k].features(x, low)
+
+    def d_logits(self, h: torch.Tensor, c) -> torch.Tensor:
+        return self.D[c[0]].head(h).squeeze(1)
+
+    # ---- the levels' games ------------------------------------------------------------------
+
+    def games(self, real: torch.Tensor) -> list[Game]:
+        """Each level's game on this real batch, finest first: the real I_k and the fake
+        l_k + G_k(z_k, l_k) (G_K(z_K) at the coarsest level)."""
+        images = gaussian_pyramid(real, len(self.sizes))
+        noise = self.sample_latent(len(real)).split(self.cfg.latent_dim, dim=1)[::-1]
+        games = []
+        for k, (real_k, z_k) in enumerate(zip(images, noise, strict=True)):
+            if k == len(self.sizes) - 1:
+                low, fake = None, self.G.coarse(z_k)
+            else:
+                low = upsample(images[k + 1], self.sizes[k])
+                fake = low + self.G.residual[k](z_k, low)
+            games.append((k, (k, low), real_k, fake))
+        return games
+
+    def d_loss(self, batch):
+        with torch.no_grad():
+            games = self.games(batch["x"])
+        total, logs = 0.0, {}
+        for k, c, real, fake in games:
+            loss = self.adv_d(self.discriminate(real, c), self.discriminate(fake, c))
+            penalty, penalty_logs = self.penalties("D", real, c, fake)
+            total = total + loss + penalty
+            size = self.sizes[k]
+            logs[f"d_loss_{size}"] = loss
+            logs.update({f"{name}_{size}": value for name, value in penalty_logs.items()})
+        return total, logs
+
+    def g_loss(self, batch):
+        total, logs = 0.0, {}
+        for k, c, real, fake in self.games(batch["x"]):
+            real_logits = None
+            if self.objective.g_needs_real:
+                with torch.no_grad():
+                    real_logits = self.discriminate(real, c)
+            loss = self.objective.g(self.discriminate(fake, c), real_logits)
+            total = total + loss
+            logs[f"g_loss_{self.sizes[k]}"] = loss
+        return total, logs
+
+    # ---- pictures ---------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def stage_pictures(self, n: int, generator: torch.Generator | None = None,
+                       G: nn.Module | None = None) -> list[tuple[str, torch.Tensor]]:
+        """A picture of each pyramid level for the ``n`` samples that ``sample(n, generator)``
+        draws: (label, images) rows, coarsest first; the coarse
+        sample, then at each finer level the upsampled coarser image l, the generated residual
+        h (0 is mid-grey) and their sum. Images are in [-1, 1] at the full size (coarse levels
+        enlarged by repeating pixels), ready for ``ganforge.viz.annotate.labelled_grid``."""
+        G = G or self.G
+        with eval_mode(G):
+            levels = G.levels(self.sample_latent(n, generator))
+        full = self.spec.img_size
+
+        def shown(x: torch.Tensor) -> torch.Tensor:
+            return F.interpolate(x, size=(full, full), mode="nearest").clamp(-1.0, 1.0)
+
+        rows = [(f"{self.sizes[-1]}px sample", shown(levels[0]["image"]))]
+        for level in levels[1:]:
+            size = level["image"].shape[-1]
+            rows += [(f"{size}px u(coarser)", shown(level["low"])),
+                     (f"{size}px residual", shown(level["residual"])),
+                     (f"{size}px result", shown(level["image"]))]
+        return rows

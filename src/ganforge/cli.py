@@ -1,4 +1,4 @@
-"""The ``ganforge`` command: train, sample, eval."""
+"""The ``ganforge`` command: train, sample, eval, translate, bench."""
 
 from __future__ import annotations
 
@@ -185,13 +185,23 @@ def _add_sample(sub) -> None:
     pictures.add_argument("--reconstruct", default=None, metavar="SPEC",
                           help="vae, vaegan, bigan: --n images from SPEC (a data set NAME[:SPLIT], "
                           "image folder or .npz) above their reconstructions G(E(x))")
+    pictures.add_argument("--stages", type=int, default=None, metavar="N",
+                          help="lapgan, progan: N samples shown at every stage, coarse to fine "
+                          "(a row per pyramid level or resolution)")
     pictures.add_argument("--walk", type=int, default=None, metavar="KEYFRAMES",
                           help="an animated GIF of a looping walk through KEYFRAMES latents")
+    p.add_argument("--text", action="append", default=None, metavar="CAPTION",
+                   help="text2img: one labelled row of --nrow samples (default 8) per caption, "
+                   "the noise shared down each column; repeat it for more rows")
+    p.add_argument("--interpolate-text", default=None, metavar="CAPTION",
+                   help="text2img, with one --text A: --rows rows of --steps images whose "
+                   "sentence embedding moves from A to CAPTION, the noise fixed along each row")
     p.add_argument("--range", dest="extent", type=float, default=None,
                    help="half-width of --latent-grid (default 2.5) or --sweep (default 2)")
     p.add_argument("--steps", type=int, default=10,
-                   help="columns of --sweep; frames per leg of --walk")
-    p.add_argument("--rows", type=int, default=8, help="rows of --interpolate")
+                   help="columns of --sweep and --interpolate-text; frames per leg of --walk")
+    p.add_argument("--rows", type=int, default=8,
+                   help="rows of --interpolate and --interpolate-text")
     p.add_argument("--mode", default="slerp", help="interpolation: linear or slerp")
 
 
@@ -210,6 +220,44 @@ def _add_translate(sub) -> None:
     p.add_argument("--to-domain", default=None, metavar="NAME",
                    help="stargan: the target domain (a name of the run's data set or an index)")
     p.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
+
+
+def _add_bench(sub) -> None:
+    from ganforge.training.bench import WINDOW_SECONDS
+
+    p = sub.add_parser(
+        "bench", help="measure training throughput (images/s) and model FLOPs per image",
+        description="Time Trainer.train_step() end to end for each method and batch size on "
+                    "this device and print images/s, ms/step, the model FLOPs per image (one "
+                    "training step's matrix products and convolutions, forward and backward, "
+                    "counted by torch.utils.flop_counter) and the GFLOP/s achieved. One image "
+                    "is one real image consumed by a discriminator step. Nothing is written "
+                    "unless --json is given.")
+    p.add_argument("--methods", default="gan,dcgan,cgan,wgan-gp", metavar="LIST",
+                   help="comma-separated method names (default: gan,dcgan,cgan,wgan-gp)")
+    p.add_argument("--batch-sizes", default="64,256", metavar="LIST",
+                   help="comma-separated batch sizes (default: 64,256)")
+    p.add_argument("--dataset", default="fake",
+                   help="data set to draw batches from (fake: 512 random 28x28 images, MNIST's "
+                   "shape, nothing to download; the default)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding the data sets (default: $GANFORGE_DATA or "
+                   "~/.cache/ganforge/data)")
+    p.add_argument("--image-size", type=int, default=None,
+                   help="resize images to this size (default: the data set's)")
+    p.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)} (default: auto)")
+    p.add_argument("--precision", default="fp32",
+                   help=f"one of: {', '.join(PRECISIONS)} (default: fp32)")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"timed steps per window (default: as many as take about "
+                   f"{WINDOW_SECONDS:g} s, judged from the warmup)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps before timing (default: 5)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch.set_num_threads for the run (default: torch's own choice)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="timed windows per method and batch size; the median is reported "
+                   "(default: 3)")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the results here")
 
 
 def _metric_help() -> str:
@@ -270,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample(sub)
     _add_eval(sub)
     _add_translate(sub)
+    _add_bench(sub)
     return parser
 
 
@@ -344,13 +393,30 @@ def cmd_sample(args: argparse.Namespace) -> int:
     model = load(args.run_dir, device=args.device)
     if args.n is None:
         args.n = 2500 if model.draws_points else 32 if args.reconstruct else 64
-    latent_pictures = ("walk", "per_class", "latent_grid", "sweep", "interpolate", "reconstruct")
+    latent_pictures = ("walk", "per_class", "latent_grid", "sweep", "interpolate", "reconstruct",
+                       "stages")
     chosen = [n for n in latent_pictures if getattr(args, n) is not None]
     if model.translates and chosen:
         raise GanforgeError(f"--{chosen[0].replace('_', '-')} does not apply to a "
                             f"{model.cfg.method} run, which translates given images: use "
                             "`ganforge translate`, or no picture option for its input/output grid")
-    if args.walk is not None:
+    if args.interpolate_text is not None and len(args.text or ()) != 1:
+        raise GanforgeError("--interpolate-text B walks from one caption to another: give "
+                            "exactly one --text A with it")
+    if args.text is not None and (chosen or args.cls is not None):
+        other = chosen[0].replace("_", "-") if chosen else "class"
+        raise GanforgeError(f"--text picks the captions of the picture; it does not combine "
+                            f"with --{other}")
+    if args.interpolate_text is not None:
+        picture = model.text_interpolation(args.text[0], args.interpolate_text, steps=args.steps,
+                                           rows=args.rows, seed=args.seed)
+        path = save_image(picture, args.out)
+        what = f"{args.rows} interpolations from {args.text[0]!r} to {args.interpolate_text!r}"
+    elif args.text is not None:
+        per_caption = args.nrow or 8
+        path = save_image(model.text_grid(args.text, per_caption, seed=args.seed), args.out)
+        what = f"{per_caption} samples for each of {len(args.text)} captions"
+    elif args.walk is not None:
         from ganforge.viz.scatter import save_gif
 
         frames = model.walk(keyframes=args.walk, steps=args.steps, mode=args.mode, seed=args.seed)
@@ -365,6 +431,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
         path = save_image(model.reconstruction_grid(source.images, per_row=args.nrow or 8),
                           args.out)
         what = f"reconstructions of {len(source.images)} images of {args.reconstruct}"
+    elif args.stages is not None:
+        path = save_image(model.stage_picture(args.stages, seed=args.seed), args.out)
+        what = f"{args.stages} samples at every stage"
     elif args.per_class is not None:
         classes = [args.cls] if args.cls is not None else None
         path = save_image(model.class_grid(args.per_class, classes, seed=args.seed), args.out)
@@ -520,8 +589,31 @@ def cmd_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _comma_list(flag: str, text: str, kind=str) -> list:
+    from ganforge.errors import GanforgeError
+
+    try:
+        values = [kind(x.strip()) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise GanforgeError(f"{flag} takes a comma-separated list, got {text!r}") from None
+    if not values:
+        raise GanforgeError(f"{flag} is empty")
+    return values
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ganforge.training.bench import run_benchmarks
+
+    run_benchmarks(
+        _comma_list("--methods", args.methods), _comma_list("--batch-sizes", args.batch_sizes, int),
+        dataset=args.dataset, data_dir=args.data_dir, image_size=args.image_size,
+        device=args.device, precision=args.precision, steps=args.steps, warmup=args.warmup,
+        repeats=args.repeats, threads=args.threads, json_path=args.json)
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval,
-            "translate": cmd_translate}
+            "translate": cmd_translate, "bench": cmd_bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -154,7 +154,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
 
     METHODS.get(cfg.method).check_options(cfg.extra)
     points = is_point_dataset(cfg.dataset)
-    prefixes = (FOLDER_PREFIX, "paired:", "unpaired:")
+    prefixes = (FOLDER_PREFIX, "paired:", "unpaired:", "captions:")
     if not cfg.dataset.startswith(prefixes) and cfg.dataset not in DATASETS and not points:
         raise GanforgeError(
             f"unknown dataset {cfg.dataset!r}; choose one of: {', '.join(dataset_names())}"

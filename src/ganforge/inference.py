@@ -14,7 +14,8 @@ from ganforge.methods import METHODS, DataSpec, Method
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.trainer import CONFIG_FILE, grid_scale
 from ganforge.viz import image_grid, save_image
-from ganforge.viz.annotate import labelled_grid
+from ganforge.nn import eval_mode
+from ganforge.viz.annotate import labelled_grid, stage_grid
 from ganforge.viz.latent import even_grid, interpolate, loop_through
 from ganforge.viz.scatter import scatter_plot
 
@@ -64,6 +65,9 @@ class Model:
 
     def condition(self, classes) -> torch.Tensor:
         """The method's condition for these class indices (or categorical code values)."""
+        if self.reads_text:
+            raise GanforgeError("a text2img run draws what a caption says, not a class: give "
+                                "--text CAPTION (text=... in Python)")
         if not hasattr(self.method, "condition_for"):
             raise GanforgeError(
                 f"choosing a class needs a conditional model (cgan, acgan, or infogan's "
@@ -94,16 +98,22 @@ class Model:
         return torch.Generator().manual_seed(seed) if seed is not None else None
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None, classes=None) -> torch.Tensor:
+    def sample(self, n: int, seed: int | None = None, classes=None,
+               text: str | list[str] | None = None) -> torch.Tensor:
         """``n`` images (points [n, 2] for a toy-mixture run); ``classes`` (an int or n of them)
-        fixes the class of a conditional model, otherwise classes or codes are drawn at
-        random."""
+        fixes the class of a conditional model, ``text`` (a caption or n of them) what a
+        text-to-image model draws; otherwise classes, codes or captions are drawn at random."""
         condition = None
         if classes is not None:
             classes = torch.as_tensor(classes).reshape(-1)
             condition = self.condition(classes.expand(n) if classes.numel() == 1 else classes)
             if len(condition) != n:
                 raise GanforgeError(f"give one class or {n} of them, got {len(condition)}")
+        if text is not None:
+            condition = self.text_condition([text] if isinstance(text, str) else text)
+            condition = condition.expand(n, -1) if len(condition) == 1 else condition
+            if len(condition) != n:
+                raise GanforgeError(f"give one caption or {n} of them, got {len(condition)}")
         generator = self._generator(seed)
         fakes = self.method.sample(n, generator, condition=condition)
         return fakes if self.draws_points else fakes.add(1.0).div_(2.0).clamp_(0.0, 1.0)
@@ -129,6 +139,17 @@ class Model:
         if self.translates:  # inputs beside their translations, as the training pictures
             nrow = nrow or self.method.display_nrow
         return save_image(image_grid(images, nrow=nrow), path, self.scale)
+
+    @torch.no_grad()
+    def stage_picture(self, n: int = 10, seed: int = 0) -> torch.Tensor:
+        """Coarse-to-fine methods (lapgan, progan): a labelled row per stage of ``n`` samples."""
+        G = self.G
+        with eval_mode(G):
+            rows = self.method.stage_pictures(n, self._generator(seed), G=G)
+        if rows is None:
+            raise GanforgeError(f"--stages shows the stages of coarse-to-fine methods (lapgan, "
+                                f"progan); {self.cfg.method} draws in one stage")
+        return stage_grid(rows, self.scale, title=f"{self.cfg.method}, step {self.step}")
 
     def class_grid(self, per_class: int = 10, classes=None, seed: int = 0) -> torch.Tensor:
         """One row per class (all classes unless ``classes`` names some), ``per_class`` samples
@@ -221,6 +242,42 @@ class Model:
         if condition is not None:
             condition = condition.repeat_interleave(steps, 0)
         return self._picture(self._images(path, condition), steps, title=f"{mode} interpolation")
+
+    # ---- text-to-image runs -------------------------------------------------------------------
+
+    @property
+    def reads_text(self) -> bool:
+        """Whether this run draws from captions (text2img)."""
+        return hasattr(self.method, "text_condition")
+
+    def text_condition(self, captions: list[str]) -> torch.Tensor:
+        """Captions as the condition of a text-to-image run (token ids); a one-line error for
+        another method or an unknown word."""
+        if not self.reads_text:
+            raise GanforgeError(f"captions need a text-to-image run (text2img); this run is "
+                                f"{self.cfg.method}")
+        return self.method.text_condition(list(captions))
+
+    def text_grid(self, captions: list[str], per_caption: int = 8, seed: int = 0) -> torch.Tensor:
+        """One labelled row per caption, ``per_caption`` samples each; column j of every row
+        shares its noise, so a column shows one style across captions."""
+        tokens = self.text_condition(captions).repeat_interleave(per_caption, 0)
+        z = self.method.sample_latent(per_caption, self._generator(seed)).repeat(len(captions), 1)
+        return self._picture(self._images(z, tokens), per_caption, rows=list(captions))
+
+    @torch.no_grad()
+    def text_interpolation(self, caption_a: str, caption_b: str, steps: int = 8, rows: int = 4,
+                           seed: int = 0) -> torch.Tensor:
+        """Rows of ``steps`` images whose sentence embedding moves linearly from caption_a's to
+        caption_b's (GAN-INT's interpolation), the noise fixed along each row."""
+        if steps < 2:
+            raise GanforgeError("a text interpolation needs at least 2 steps")
+        a, b = self.method.G.embed(self.text_condition([caption_a, caption_b]))
+        beta = torch.linspace(0, 1, steps, device=a.device)[:, None]
+        path = ((1 - beta) * a + beta * b).repeat(rows, 1)
+        z = self.method.sample_latent(rows, self._generator(seed)).repeat_interleave(steps, 0)
+        return self._picture(self._images(z, path), steps,
+                             title=f"'{caption_a}' -> '{caption_b}'")
 
     # ---- methods with an encoder (vae, vaegan, bigan) ---------------------------------------
 

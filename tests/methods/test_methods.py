@@ -8,6 +8,7 @@ import torch
 import ganforge
 from ganforge.config import with_method_defaults
 from ganforge.methods import METHODS
+from ganforge.methods.text2img import Text2Image
 from ganforge.methods.translation import Translation
 from ganforge.training import Trainer
 from ganforge.training.log import read_log
@@ -20,9 +21,10 @@ def tiny_config(method, tmp_path, **kw):
     return with_method_defaults(method, **{**fields, **kw})
 
 
-# The translation methods need two domains; tests/methods/test_translation_methods.py has them.
-@pytest.mark.parametrize("method", [m for m in METHODS.names()
-                                    if not issubclass(METHODS.get(m), Translation)])
+# The translation methods need two domains, text2img captions; their own test files have them
+# (tests/methods/test_translation_methods.py, tests/methods/test_text2img.py).
+@pytest.mark.parametrize("method", [m for m in METHODS.names() if not issubclass(
+    METHODS.get(m), (Translation, Text2Image))])
 def test_method_trains_saves_loads_and_samples(method, tmp_path, digits):
     run_dir = Trainer(tiny_config(method, tmp_path), dataset=digits).fit()
     rows = read_log(run_dir / "log.jsonl")

@@ -2,6 +2,7 @@
 the Trainer."""
 
 from ganforge.data.batcher import Augment, Batcher, PairBatcher, from_uint8, to_uint8
+from ganforge.data.captions import CaptionedImages
 from ganforge.data.dataset import ImageDataset, balanced_subset, resize_images
 from ganforge.data.datasets import (
     DATASETS,
@@ -23,6 +24,7 @@ __all__ = [
     "DATASETS",
     "DEFAULT_IMAGE_SIZE",
     "Batcher",
+    "CaptionedImages",
     "ImageDataset",
     "PointBatcher",
     "TOY_DATASETS",

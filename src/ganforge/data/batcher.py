@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ganforge.data.captions import CaptionedImages, CaptionPicker
 from ganforge.data.dataset import ImageDataset
 from ganforge.data.translation import TranslationData
 from ganforge.errors import GanforgeError
@@ -130,7 +131,8 @@ class Augment:
 
 
 class Batcher:
-    """Yields {"x": images, float [-1, 1], "label": int64} batches on ``device``, epoch after epoch.
+    """Yields {"x": images, float [-1, 1], "label": int64} batches on ``device``, epoch after epoch
+    (with "caption", int64 token ids [B, L], one of each image's captions, for captioned data).
 
     The whole data set stays uint8 (on the device when it fits), each epoch is one random
     permutation and a batch is one ``index_select``: no per-sample Python and no workers.
@@ -155,6 +157,8 @@ class Batcher:
         self.stream = IndexStream(len(self.images), batch_size, self.images.device, seed, shard)
         self.shard = shard
         self.augment = augment or Augment()
+        self.captions = (CaptionPicker(dataset.captions.to(self.images.device), seed)
+                         if isinstance(dataset, CaptionedImages) else None)
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -179,14 +183,20 @@ class Batcher:
         batch = {"x": from_uint8(image)}
         if self.labels is not None:
             batch["label"] = self.labels.index_select(0, idx).to(self.device, non_blocking=True)
+        if self.captions is not None:
+            batch["caption"] = self.captions(idx, self.stream.rows, self.batch_size).to(
+                self.device, non_blocking=True)
         return batch
 
     def state_dict(self) -> dict:
-        return {**self.stream.state_dict(), **self.augment.state_dict()}
+        captions = self.captions.state_dict() if self.captions is not None else {}
+        return {**self.stream.state_dict(), **self.augment.state_dict(), **captions}
 
     def load_state_dict(self, state: dict) -> None:
         self.stream.load_state_dict(state)
         self.augment.load_state_dict(state)
+        if self.captions is not None:
+            self.captions.load_state_dict(state)
 
 
 class PairBatcher:

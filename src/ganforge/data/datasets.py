@@ -24,7 +24,7 @@ DATASETS: Registry[Loader] = Registry("dataset")
 # The size a data set is trained at when the user does not choose one.
 DEFAULT_IMAGE_SIZE = {"digits": 16, "mnist": 28, "fashion-mnist": 28, "cifar10": 32, "fake": 28,
                       "stacked-mnist": 28, "edges2mnist": 32, "digits2mnist": 32,
-                      "mnist-styles": 32}
+                      "mnist-styles": 32, "captioned-mnist": 28, "captioned-digits": 16}
 FOLDER_PREFIX = "folder:"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
@@ -43,9 +43,10 @@ def load_dataset(
     download: bool = True,
 ) -> ImageDataset:
     """Load a data set by name at ``image_size``: a built-in one, ``folder:PATH`` (a folder of
-    images), or for translation ``paired:PATH`` / ``unpaired:PATH`` (the pix2pix and CycleGAN
-    layouts, see :mod:`ganforge.data.translation`)."""
-    from ganforge.data import translation
+    images), for translation ``paired:PATH`` / ``unpaired:PATH`` (the pix2pix and CycleGAN
+    layouts, see :mod:`ganforge.data.translation`), or ``captions:PATH`` (images with captions
+    in the layout of Reed et al. 2016, see :mod:`ganforge.data.captions`)."""
+    from ganforge.data import captions, translation
 
     if split not in ("train", "test"):
         raise GanforgeError(f"unknown split {split!r}; choose train or test")
@@ -57,6 +58,9 @@ def load_dataset(
     if name.startswith(translation.UNPAIRED_PREFIX):
         path = Path(name[len(translation.UNPAIRED_PREFIX) :])
         return translation.load_unpaired_folder(path, split, image_size or 256)
+    if name.startswith(captions.CAPTIONS_PREFIX):
+        path = Path(name[len(captions.CAPTIONS_PREFIX) :])
+        return captions.load_caption_folder(path, split, image_size or 64)
     loader = DATASETS.get(name)
     if data_dir is not None and not Path(data_dir).is_dir():
         raise DataError(
@@ -76,7 +80,7 @@ def dataset_names() -> list[str]:
     from ganforge.data.toy import TOY_DATASETS
 
     return DATASETS.names() + TOY_DATASETS.names() + [
-        FOLDER_PREFIX + "PATH", "paired:PATH", "unpaired:PATH"]
+        FOLDER_PREFIX + "PATH", "paired:PATH", "unpaired:PATH", "captions:PATH"]
 
 
 def is_point_dataset(name: str) -> bool:
@@ -305,6 +309,22 @@ def _register_translation_downloads() -> None:
 _register_translation_downloads()
 
 
+@DATASETS.register("captioned-mnist")
+def load_captioned_mnist(root: Path, split: str, download: bool):
+    """MNIST with templated captions of digit, size, thickness and slant, for text-to-image."""
+    from ganforge.data.captions import load_captioned_digits
+
+    return load_captioned_digits("mnist", root, split, download)
+
+
+@DATASETS.register("captioned-digits")
+def load_captioned_sklearn_digits(root: Path, split: str, download: bool):
+    """scikit-learn's digits with captions as captioned-mnist's: offline, for tests."""
+    from ganforge.data.captions import load_captioned_digits
+
+    return load_captioned_digits("digits", root, split, download)
+
+
 @DATASETS.register("fake")
 def load_fake(root: Path, split: str, download: bool) -> ImageDataset:
     """Random smooth blobs with 10 labels: a smoke test of the whole path, not a benchmark."""
@@ -325,17 +345,23 @@ def load_folder(path: Path, image_size: int) -> ImageDataset:
         raise DataError(
             f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {path}"
         )
-    loaded = [_load_image(p, image_size) for p in files]
-    grayscale = all(img.mode == "L" for img in loaded)
-    arrays = [np.asarray(img.convert("L" if grayscale else "RGB")) for img in loaded]
-    images = torch.from_numpy(np.stack(arrays))
-    images = images[:, None] if grayscale else images.permute(0, 3, 1, 2).contiguous()
+    images = read_images(files, image_size)
     parents = [p.parent.relative_to(path).as_posix() for p in files]
     class_names = sorted(set(parents)) if len(set(parents)) > 1 else []
     labels = (
         torch.tensor([class_names.index(p) for p in parents]) if class_names else None
     )
     return ImageDataset(f"folder:{path}", images, labels, class_names)
+
+
+def read_images(files: list[Path], size: int) -> torch.Tensor:
+    """uint8 [N, C, H, W] of image files, centre-cropped square and resized to ``size``: gray
+    (C = 1) when every file is, else RGB."""
+    loaded = [_load_image(p, size) for p in files]
+    grayscale = all(img.mode == "L" for img in loaded)
+    arrays = [np.asarray(img.convert("L" if grayscale else "RGB")) for img in loaded]
+    images = torch.from_numpy(np.stack(arrays))
+    return images[:, None] if grayscale else images.permute(0, 3, 1, 2).contiguous()
 
 
 def _load_image(path: Path, size: int) -> Image.Image:

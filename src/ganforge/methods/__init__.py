@@ -5,8 +5,11 @@ from ganforge.methods import (  # noqa: F401  (registers them)
     conditional,
     gan,
     infogan,
+    lapgan,
     presets,
+    progan,
     ssgan,
+    text2img,
     translation,
 )
 from ganforge.methods.base import (

@@ -24,7 +24,9 @@ class DataSpec:
     ``kind`` is ``"image"`` ([C, H, W] samples), ``"points"`` (the toy mixtures' [D] vectors,
     with ``img_channels`` = D and ``img_size`` = 1) or ``"translation"`` (two domains: A has
     ``img_channels`` channels, B ``b_channels``; ``class_names`` name the domains; ``paired``
-    says whether A[i] and B[i] belong together).
+    says whether A[i] and B[i] belong together). Captioned data (text-to-image) adds the
+    ``vocabulary`` of its token ids, the ``caption_length`` in tokens, and the
+    ``example_captions`` sample grids show.
     """
 
     img_channels: int
@@ -34,10 +36,14 @@ class DataSpec:
     kind: str = "image"
     b_channels: int = 0
     paired: bool = False
+    vocabulary: tuple[str, ...] = ()
+    caption_length: int = 0
+    example_captions: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict) -> DataSpec:
-        return cls(**{**data, "class_names": tuple(data.get("class_names", ()))})
+        # JSON turns the tuples into lists.
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 @dataclass(frozen=True)
@@ -114,13 +120,19 @@ class Method(nn.Module):
     # (rank, world size) under data-parallel training, set by the Trainer: see sample_latent.
     shard: tuple[int, int] = (0, 1)
 
+    @property
+    def latent_width(self) -> int:
+        """Columns of what ``sample_latent`` draws: z, and any other noise G takes with it
+        (text2img's conditioning-augmentation draw), so a seed fixes all of G's randomness."""
+        return self.cfg.latent_dim
+
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` latent vectors. In training (no ``generator``) under data parallelism the ranks'
         torch generators run in lockstep, so each draws the latents of the whole global batch
         and keeps its own rows: they differ across ranks, and a run at any world size draws
         what one process would (:mod:`ganforge.training.distributed`)."""
         rank, world = self.shard if generator is None else (0, 1)
-        z = torch.randn(n * world, self.cfg.latent_dim, generator=generator,
+        z = torch.randn(n * world, self.latent_width, generator=generator,
                         device="cpu" if generator is not None else self.device)
         return z[rank * n : (rank + 1) * n].to(self.device)
 
@@ -176,6 +188,13 @@ class Method(nn.Module):
     def after_update(self, group: str) -> None:
         """Called by the Trainer after each optimiser step of ``group`` (weight clipping,
         running averages)."""
+
+    def stage_pictures(self, n: int, generator: torch.Generator | None = None,
+                       G: nn.Module | None = None) -> list[tuple[str, torch.Tensor]] | None:
+        """For methods that generate coarse to fine (LAPGAN, progressive growing): for the ``n``
+        samples ``sample(n, generator)`` draws, (label, images in [-1, 1] at the full size)
+        rows showing each stage. None for single-stage methods."""
+        return None
 
     def set_progress(self, step: int, total_steps: int) -> None:
         """Called by the Trainer before every training step with the number of steps done and

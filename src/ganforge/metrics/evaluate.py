@@ -56,6 +56,8 @@ _DEFAULT_METRICS = {
     "digits": "mnist-fid,mnist-is",
     "mnist": "mnist-fid,mnist-is",
     "fake": "mnist-fid,mnist-is",
+    "captioned-digits": "mnist-fid,mnist-is",
+    "captioned-mnist": "mnist-fid,mnist-is",
     "stacked-mnist": "stacked-modes",
 }
 

@@ -20,6 +20,17 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
+def stage_grid(rows: Sequence[tuple[str, torch.Tensor]], scale: int = 1,
+               title: str = "") -> torch.Tensor:
+    """The (label, images in [-1, 1]) rows of a coarse-to-fine method's stages as one labelled
+    picture, a row per stage and a column per sample."""
+    labels = [label for label, _ in rows]
+    images = torch.cat([x for _, x in rows]).detach().cpu()
+    pixels = images.add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+    return labelled_grid(pixels, nrow=len(rows[0][1]), row_labels=labels, scale=scale,
+                         title=title)
+
+
 def labelled_grid(
     images: torch.Tensor, nrow: int, row_labels: Sequence[str] = (),
     col_labels: Sequence[str] = (), scale: int = 1, title: str = "", padding: int = 2,

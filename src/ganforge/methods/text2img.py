@@ -1,0 +1,207 @@
+"""Text-to-image synthesis: GAN-INT-CLS (Reed et al. 2016) with StackGAN's conditioning
+augmentation and, optionally, its second stage (Zhang et al. 2017), the stages trained jointly
+as in StackGAN++ (Zhang et al. 2018)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganforge.data.captions import tokenize
+from ganforge.errors import GanforgeError
+from ganforge.methods.base import DataSpec, Option, build_backbone, register_method
+from ganforge.methods.gan import GAN
+from ganforge.models.text import (
+    ConditioningAugmentation,
+    Refiner,
+    SentenceEncoder,
+    TextConditionedGenerator,
+    TextProjectionDiscriminator,
+)
+
+# GAN-INT interpolates halfway between two captions' embeddings (Reed et al. 2016, sec. 4.3).
+INTERP_BETA = 0.5
+# Width of the conditioning-augmented text code G sees.
+CODE_DIM = 64
+
+
+def mismatched(text: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """For each row i, the caption of the nearest earlier row (cyclically: i-1, i-2, ...) whose
+    key differs from row i's: the rolled batch, skipping rows that would describe the image
+    too. Keys are class labels [N] (Reed et al.'s wrong captions come from another class) or
+    the token ids [N, L] themselves. A batch of one key falls back to the roll by one."""
+    n = len(text)
+    if n < 2:
+        return text
+    rows = torch.arange(n, device=text.device)
+    shifts = torch.arange(1, n, device=text.device)
+    sources = (rows[None, :] - shifts[:, None]) % n  # [n - 1, n]: row i rolled by each shift
+    differ = keys[sources] != keys[rows][None]
+    if differ.dim() == 3:
+        differ = differ.any(-1)
+    first = differ.long().argmax(0)  # the first differing shift; 0 (a roll by one) if none
+    return text[sources[first, rows]]
+
+
+def gan_cls_d_loss(adv_d: Callable[..., torch.Tensor], real: torch.Tensor, wrong: torch.Tensor,
+                   fake: torch.Tensor) -> torch.Tensor:
+    """GAN-CLS's matching-aware D loss (Reed et al. 2016, Algorithm 1): D must accept a real
+    image with its caption and reject both the real image with a mismatched caption and a fake
+    with the caption, the two rejections weighted 1/2. With the sigmoid loss,
+    -[log D(x, t) + (log(1 - D(x, t^)) + log(1 - D(G(z, t), t))) / 2]; any objective of
+    ADVERSARIAL_LOSSES enters as the mean of its D loss over the two negatives."""
+    return 0.5 * (adv_d(real, wrong) + adv_d(real, fake))
+
+
+@register_method("text2img")
+class Text2Image(GAN):
+    """GAN-INT-CLS (Reed et al. 2016): G(z, t) draws what the caption t says.
+
+    D learns to tell matching (image, caption) pairs from mismatched ones as well as from fakes
+    (GAN-CLS); G's loss is also taken on captions interpolated halfway between two captions'
+    embeddings, where D has no real image but can still judge the pair (GAN-INT). G sees the
+    caption through conditioning augmentation (StackGAN), whose KL term joins G's loss. With
+    ``--stages 2``, a StackGAN stage-II refiner draws the full-size image from the half-size
+    stage-I image and the text code; each stage has its own D and the losses are summed.
+
+    Captions come as token ids (``batch["caption"]``, see :mod:`ganforge.data.captions`); G and
+    D each embed them with their own encoder (:mod:`ganforge.models.text`). Sample grids show
+    the data set's example captions, one per row.
+    """
+
+    defaults = {"arch": "dcgan"}
+    d_conditioned = True
+    options = (
+        Option("ca_weight", 2.0, "weight of conditioning augmentation's KL term in G's loss "
+               "(the KL averaged over the code's dimensions; 2.0 as StackGAN's code, "
+               "stageI/cfg/birds.yml TRAIN.COEFF.KL; the paper gives lambda = 1)", type=float),
+        Option("interp_weight", 1.0, "weight of GAN-INT's G loss on captions interpolated "
+               "halfway between two (0: off)", type=float),
+        Option("stages", 1, "1: one generator at full size; 2: StackGAN, a stage-II refiner at "
+               "full size over a half-size stage I, one D per stage", type=int, choices=(1, 2)),
+    )
+
+    def __init__(self, cfg, spec: DataSpec) -> None:
+        if not spec.vocabulary:
+            raise GanforgeError(f"text2img draws from captions; {cfg.dataset} has none: use "
+                                "captioned-mnist, captioned-digits or captions:PATH")
+        if cfg.feature_matching:
+            raise GanforgeError("--feature-matching does not apply to text2img, whose G is "
+                                "judged on (image, caption) pairs")
+        super().__init__(cfg, spec)
+        examples = spec.example_captions or (" ".join(spec.vocabulary[2:3]),)
+        self.register_buffer("examples", self.tokens(examples), persistent=False)
+
+    def build_networks(self):
+        cfg, spec, vocab = self.cfg, self.spec, len(self.spec.vocabulary)
+        two = self.option("stages") == 2
+        if two and spec.img_size % 2:
+            raise GanforgeError(f"--stages 2 draws stage I at half the image size; "
+                                f"{spec.img_size} px does not halve: choose an even --image-size")
+        first = replace(spec, img_size=spec.img_size // 2) if two else spec
+        backbone, d_first = build_backbone(cfg, first, g_extra_inputs=CODE_DIM)
+        encoder = SentenceEncoder(vocab)
+        G = TextConditionedGenerator(
+            backbone, encoder, ConditioningAugmentation(encoder.out_dim, CODE_DIM),
+            Refiner(spec.img_channels, CODE_DIM, cfg.width) if two else None)
+        discriminators = [TextProjectionDiscriminator(d_first, SentenceEncoder(vocab))]
+        if two:
+            d_full = build_backbone(cfg, spec)[1]
+            discriminators.append(TextProjectionDiscriminator(d_full, SentenceEncoder(vocab)))
+        return G, nn.ModuleList(discriminators)
+
+    @property
+    def latent_width(self) -> int:
+        """z and conditioning augmentation's eps, drawn together (see TextConditionedGenerator)."""
+        return self.cfg.latent_dim + CODE_DIM
+
+    # ---- captions ----------------------------------------------------------------------------
+
+    def tokens(self, captions) -> torch.Tensor:
+        """Captions (str or list of str) as token ids [n, caption_length], on the CPU."""
+        return tokenize(captions, self.spec.vocabulary, self.spec.caption_length)
+
+    def text_condition(self, captions) -> torch.Tensor:
+        """User-given captions as this method's condition; unknown words are a one-line
+        error naming the word and the vocabulary."""
+        return self.tokens(captions).to(self.examples.device)
+
+    def sample_condition(self, n, generator=None):
+        """Random example captions: what G draws when no caption is given."""
+        idx = torch.randint(len(self.examples), (n,), generator=generator)
+        return self.examples[idx.to(self.examples.device)]
+
+    def real_condition(self, batch):
+        return batch["caption"]
+
+    def display_condition(self, n):
+        return self.examples[(torch.arange(n, device=self.examples.device) // self.display_nrow)
+                             % len(self.examples)]
+
+    @property
+    def display_nrow(self) -> int:
+        return max(1, self.cfg.n_samples // len(self.examples))
+
+    # ---- D: the last (full-size) stage's discriminator serves penalties and metrics ------------
+
+    def d_features(self, x, c=None):
+        return self.D[-1].features(x)
+
+    def d_logits(self, h, c=None):
+        return self.D[-1].logits(h, c)
+
+    @staticmethod
+    def at_size(images: torch.Tensor, size: int) -> torch.Tensor:
+        """Real images average-pooled down to a stage's size."""
+        factor = images.shape[-1] // size
+        return images if factor == 1 else F.avg_pool2d(images, factor)
+
+    # ---- losses ------------------------------------------------------------------------------
+
+    def d_loss(self, batch):
+        real, text = batch["x"], batch["caption"]
+        wrong = mismatched(text, batch.get("label", text))
+        with torch.no_grad():
+            fakes, _ = self.G.stages(self.sample_latent(len(real)), text)
+        loss = 0.0
+        for D, fake in zip(self.D, fakes, strict=True):
+            t, t_wrong = D.embed(torch.cat([text, wrong])).chunk(2)  # one encoder call
+            h_real = D.features(self.at_size(real, fake.shape[-1]))
+            s_real, s_wrong = D.logits(h_real, t), D.logits(h_real, t_wrong)
+            s_fake = D(fake, t)
+            loss = loss + gan_cls_d_loss(self.adv_d, s_real, s_wrong, s_fake)
+        penalty, penalty_logs = self.penalties("D", real, text, fakes[-1])
+        score = torch.sigmoid if self.objective.label_smoothing else (lambda x: x)
+        logs = {"D(x,t)": score(s_real).mean(), "D(x,wrong t)": score(s_wrong).mean(),
+                "D(G(z,t),t)": score(s_fake).mean(), **penalty_logs}
+        return loss + penalty, logs
+
+    def g_loss(self, batch):
+        real, text = batch["x"], batch["caption"]
+        n, weight = len(text), self.option("interp_weight")
+
+        def with_interpolations(e: torch.Tensor) -> torch.Tensor:
+            # GAN-INT: the batch again, each embedding halfway to the next row's caption's.
+            if not weight:
+                return e
+            return torch.cat([e, INTERP_BETA * e + (1 - INTERP_BETA) * e.roll(1, 0)])
+
+        e = with_interpolations(self.G.embed(text))
+        fakes, kl = self.G.stages(self.sample_latent(len(e)), e)
+        adversarial, interpolated = 0.0, torch.zeros((), device=real.device)
+        for D, fake in zip(self.D, fakes, strict=True):
+            s = D.logits(D.features(fake), with_interpolations(D.embed(text)))
+            real_logits = None
+            if self.objective.g_needs_real:
+                with torch.no_grad():
+                    real_logits = D(self.at_size(real, fake.shape[-1]), text)
+            adversarial = adversarial + self.objective.g(s[:n], real_logits)
+            if weight:
+                interpolated = interpolated + self.objective.g(s[n:], real_logits)
+        penalty, logs = self.penalties("G", real, None, None)
+        loss = adversarial + weight * interpolated + self.option("ca_weight") * kl + penalty
+        return loss, {"kl": kl, "g_int": interpolated, **logs}

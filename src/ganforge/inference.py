@@ -11,10 +11,10 @@ from ganforge.config import TrainConfig, resolve_device
 from ganforge.data import ToyMixture, to_uint8
 from ganforge.errors import GanforgeError
 from ganforge.methods import METHODS, DataSpec, Method
+from ganforge.nn import eval_mode
 from ganforge.training import checkpoint as ckpt
 from ganforge.training.trainer import CONFIG_FILE, grid_scale
 from ganforge.viz import image_grid, save_image
-from ganforge.nn import eval_mode
 from ganforge.viz.annotate import labelled_grid, stage_grid
 from ganforge.viz.latent import even_grid, interpolate, loop_through
 from ganforge.viz.scatter import scatter_plot

@@ -175,7 +175,7 @@ class Model:
             cont[:, :2] = points
             condition = self.method.condition_for(torch.full((n * n,), cls or 0), cont)
             title = f"continuous codes 0 (x) and 1 (y) over [-{extent}, {extent}]"
-        elif self.cfg.latent_dim == 2:
+        elif (width := self.method.sample_latent(1, self._generator(seed)).shape[1]) == 2:
             z = points
             condition = None
             if self.num_classes:
@@ -184,7 +184,9 @@ class Model:
         else:
             raise GanforgeError(
                 f"--latent-grid needs a 2-D latent space: train with --latent-dim 2 (or InfoGAN "
-                f"with two continuous codes); this run has latent_dim {self.cfg.latent_dim}")
+                f"with two continuous codes); this run's G takes {width} noise values per "
+                f"sample (latent_dim {self.cfg.latent_dim}"
+                + (")" if width == self.cfg.latent_dim else ", with its other noise)"))
         return self._picture(self._images(z, condition), n, title=title)
 
     def code_sweep(self, code: str = "cont:0", steps: int = 10, extent: float = 2.0,

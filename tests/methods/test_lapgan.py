@@ -202,3 +202,12 @@ def test_sample_stages_draws_the_pyramid_and_refuses_single_stage_runs(tmp_path,
     assert not (plain / "stages.png").exists()
     assert main(["sample", str(plain), "--stages", "5", "--out", str(tmp_path / "x.png")]) != 0
     assert "--stages shows the stages of coarse-to-fine" in capsys.readouterr().err
+
+
+def test_latent_grid_is_refused_for_a_pyramid_with_noise_per_level(tmp_path, digits8):
+    run_dir = Trainer(tiny_config("lapgan", tmp_path, image_size=8, steps=1, latent_dim=2),
+                      dataset=digits8).fit()
+    model = ganforge.load(run_dir, device="cpu")
+    with pytest.raises(GanforgeError, match="takes 4 noise values per sample .latent_dim 2, "
+                                            "with its other noise"):
+        model.latent_grid(3)

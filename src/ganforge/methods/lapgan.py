@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ganforge.errors import GanforgeError
@@ -28,7 +27,7 @@ from ganforge.models.lapgan import (
     ResidualGenerator,
 )
 from ganforge.nn import eval_mode
-from ganforge.nn.pyramid import gaussian_pyramid, pyramid_sizes, upsample
+from ganforge.nn.pyramid import enlarge, gaussian_pyramid, pyramid_sizes, upsample
 
 # Stabilisers of the GAN game that are not offered per level, with the values that say "unused":
 # historical averaging would be counted once per level, feature matching and self-attention
@@ -166,7 +165,7 @@ class LAPGAN(GAN):
         full = self.spec.img_size
 
         def shown(x: torch.Tensor) -> torch.Tensor:
-            return F.interpolate(x, size=(full, full), mode="nearest").clamp(-1.0, 1.0)
+            return enlarge(x, full).clamp(-1.0, 1.0)
 
         rows = [(f"{self.sizes[-1]}px sample", shown(levels[0]["image"]))]
         for level in levels[1:]:

@@ -24,6 +24,7 @@ from ganforge.methods.base import DataSpec, Option, register_method
 from ganforge.methods.gan import GAN
 from ganforge.models.progan import ProDiscriminator, ProGenerator
 from ganforge.nn.progressive import fade_in
+from ganforge.nn.pyramid import enlarge, pool_to
 
 
 def growth_phase(step: int, total_steps: int, levels: int, phase_steps: int = 0
@@ -104,9 +105,7 @@ class ProGAN(GAN):
     # ---- G: full-size images outside training, the level's resolution inside it ---------------
 
     def full_size(self, images: torch.Tensor) -> torch.Tensor:
-        factor = self.spec.img_size // images.shape[-1]
-        return images if factor == 1 else F.interpolate(images, scale_factor=factor,
-                                                        mode="nearest")
+        return enlarge(images, self.spec.img_size)
 
     def run_G(self, z, c=None, G=None):
         """Images at the full size (the current level's, nearest-upsampled), from ``G`` (the
@@ -133,8 +132,7 @@ class ProGAN(GAN):
     def real_at_level(self, x: torch.Tensor) -> torch.Tensor:
         """The real batch average-pooled to the current resolution; during a fade-in blended
         with its own half-resolution version as G's output is (the official code's reals)."""
-        factor = self.spec.img_size // self.resolution
-        x = F.avg_pool2d(x, factor) if factor > 1 else x
+        x = pool_to(x, self.resolution)
         if self.level > 0 and self.alpha < 1:
             low = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode="nearest")
             x = fade_in(self.alpha, low, x)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ganforge.data.captions import tokenize
@@ -22,6 +21,7 @@ from ganforge.models.text import (
     TextConditionedGenerator,
     TextProjectionDiscriminator,
 )
+from ganforge.nn.pyramid import pool_to
 
 # GAN-INT interpolates halfway between two captions' embeddings (Reed et al. 2016, sec. 4.3).
 INTERP_BETA = 0.5
@@ -154,12 +154,6 @@ class Text2Image(GAN):
     def d_logits(self, h, c=None):
         return self.D[-1].logits(h, c)
 
-    @staticmethod
-    def at_size(images: torch.Tensor, size: int) -> torch.Tensor:
-        """Real images average-pooled down to a stage's size."""
-        factor = images.shape[-1] // size
-        return images if factor == 1 else F.avg_pool2d(images, factor)
-
     # ---- losses ------------------------------------------------------------------------------
 
     def d_loss(self, batch):
@@ -170,7 +164,7 @@ class Text2Image(GAN):
         loss = 0.0
         for D, fake in zip(self.D, fakes, strict=True):
             t, t_wrong = D.embed(torch.cat([text, wrong])).chunk(2)  # one encoder call
-            h_real = D.features(self.at_size(real, fake.shape[-1]))
+            h_real = D.features(pool_to(real, fake.shape[-1]))
             s_real, s_wrong = D.logits(h_real, t), D.logits(h_real, t_wrong)
             s_fake = D(fake, t)
             loss = loss + gan_cls_d_loss(self.adv_d, s_real, s_wrong, s_fake)
@@ -198,7 +192,7 @@ class Text2Image(GAN):
             real_logits = None
             if self.objective.g_needs_real:
                 with torch.no_grad():
-                    real_logits = D(self.at_size(real, fake.shape[-1]), text)
+                    real_logits = D(pool_to(real, fake.shape[-1]), text)
             adversarial = adversarial + self.objective.g(s[:n], real_logits)
             if weight:
                 interpolated = interpolated + self.objective.g(s[n:], real_logits)

@@ -24,6 +24,7 @@ from ganforge.nn.progressive import (
     fade_in,
     leaky_relu,
 )
+from ganforge.nn.pyramid import pyramid_sizes
 
 
 def resolutions(img_size: int) -> list[int]:
@@ -32,13 +33,7 @@ def resolutions(img_size: int) -> list[int]:
     6 -> [6]."""
     if img_size < 4:
         raise GanforgeError(f"progressive growing needs images of at least 4 px, got {img_size}")
-    start = img_size
-    while start % 2 == 0 and start // 2 >= 4:
-        start //= 2
-    sizes = [start]
-    while sizes[-1] < img_size:
-        sizes.append(sizes[-1] * 2)
-    return sizes
+    return pyramid_sizes(img_size)[::-1]
 
 
 def channels(res: int, width: int) -> int:

@@ -50,6 +50,19 @@ def upsample(x: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
 
 
+def pool_to(x: torch.Tensor, size: int) -> torch.Tensor:
+    """[N, C, H, W] average-pooled down to ``size`` (H a multiple of it): real images at a
+    coarser stage's resolution."""
+    factor = x.shape[-1] // size
+    return x if factor == 1 else F.avg_pool2d(x, factor)
+
+
+def enlarge(x: torch.Tensor, size: int) -> torch.Tensor:
+    """[N, C, h, w] repeated pixel by pixel (nearest) up to ``size``: a coarse stage shown at
+    the full size, its pixels visible as blocks."""
+    return x if x.shape[-1] == size else F.interpolate(x, size=(size, size), mode="nearest")
+
+
 def gaussian_pyramid(x: torch.Tensor, levels: int) -> list[torch.Tensor]:
     """[I_0 = x, I_1 = d(I_0), ..., I_{levels-1}]: the image at every level, finest first."""
     images = [x]

@@ -40,8 +40,10 @@ def run_ssgan(seed: int, args, test) -> dict:
     out = Path(args.root) / f"ssgan-s{seed}"
     cfg = with_method_defaults("ssgan", dataset="mnist", data_dir=args.data_dir, seed=seed,
                                epochs=args.epochs, out=str(out), device=args.device,
-                               sample_every=10**9, checkpoint_every=10**9,
-                               extra={"labels_per_class": args.labels_per_class})
+                               sample_every=10**9, checkpoint_every=3000,
+                               lr_decay_from=args.lr_decay_from,
+                               extra={"labels_per_class": args.labels_per_class,
+                                      "classifier_decay": args.classifier_decay})
     errors, start = [], time.perf_counter()
     if (out / "checkpoint.safetensors").exists():
         # A shorter run of this seed: train on from its last epoch to --epochs.
@@ -76,7 +78,7 @@ def run_supervised_only(trainer, args, test) -> float:
     method.bind_data(trainer.data)
     optimizer = torch.optim.Adam(method.D.parameters(), lr=trainer.cfg.lr, betas=(0.5, 0.999))
     method.train()
-    for _ in range(trainer.step):
+    for _ in range(args.baseline_steps or trainer.step):
         images, labels = method.labelled_batch(trainer.cfg.batch_size)
         loss = F.cross_entropy(method.classify(images, averaged=False), labels)
         optimizer.zero_grad(set_to_none=True)
@@ -95,6 +97,12 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=float, default=10)
     p.add_argument("--labels-per-class", type=int, default=10)
+    p.add_argument("--lr-decay-from", type=float, default=None,
+                   help="fraction of training after which the learning rate falls linearly "
+                        "to 0 (default: constant, as in the released code)")
+    p.add_argument("--baseline-steps", type=int, default=None,
+                   help="updates of the labels-only baseline (default: as many as the ssgan's)")
+    p.add_argument("--classifier-decay", type=float, default=0.999)
     p.add_argument("--root", default="runs/ssgan")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--device", default="auto")

@@ -78,6 +78,9 @@ class TrainConfig:
     # Under torchrun on GPUs: batch norm statistics over the global batch (SyncBatchNorm) rather
     # than each process's slice of it.
     sync_bn: bool = False
+    # Capture the whole training step in one CUDA graph and replay it (see
+    # ganforge.training.graphed); methods and settings that cannot be captured train without.
+    cuda_graphs: bool = False
     out: str | None = None
     log_every: int = 50
     sample_every: int = 500
@@ -164,6 +167,9 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     validate_stabilisers(cfg, ADVERSARIAL_LOSSES.get(cfg.loss))
     check_choice("precision", cfg.precision, PRECISIONS)
     check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
+    if resolve_device(cfg.device).type != "cuda" and cfg.cuda_graphs:
+        raise GanforgeError("--cuda-graphs replays the training step on a CUDA device; this run "
+                            "is on the CPU: drop it")
     if resolve_device(cfg.device).type != "cuda" and cfg.sync_bn:
         raise GanforgeError("--sync-bn synchronises batch norm between GPUs and needs CUDA; on "
                             "CPUs each process normalises its own slice of the batch: drop it")

@@ -201,6 +201,14 @@ class Method(nn.Module):
         the run's total: methods whose networks change as training goes on (progressive
         growing) derive their phase from it, so a resumed run is in the phase it left."""
 
+    def capture_blocker(self) -> str | None:
+        """Why this method's training step cannot be captured in a CUDA graph (None: it can).
+        A captured step replays the work of the step it was recorded at, so a method whose
+        step changes with host-side state must say so here."""
+        if type(self).set_progress is not Method.set_progress:
+            return f"{type(self).__name__}'s networks change with the training step"
+        return None
+
     def d_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Logs]:
         raise NotImplementedError
 

@@ -36,6 +36,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ganforge.config import with_method_defaults
 from ganforge.data import ImageDataset
 from ganforge.errors import GanforgeError
+from ganforge.training.graphed import WARMUP_STEPS
 from ganforge.training.trainer import Trainer, TrainingData
 
 # Without --steps, each timed window is sized to take about this long.
@@ -146,6 +147,7 @@ class BenchResult:
     flops_per_step: int
     steps: int
     warmup: int
+    cuda_graph: bool = False  # whether the timed steps were replays of a captured step
     window_seconds: list[float] = field(default_factory=list)
 
     @property
@@ -172,20 +174,24 @@ class BenchResult:
 
 def bench_method(method: str, batch_size: int, *, dataset_name: str, dataset: TrainingData,
                  device: torch.device, precision: str = "fp32", steps: int | None = None,
-                 warmup: int = 5, repeats: int = 3,
-                 window_seconds: float = WINDOW_SECONDS) -> BenchResult:
+                 warmup: int = 5, repeats: int = 3, window_seconds: float = WINDOW_SECONDS,
+                 cuda_graphs: bool = False) -> BenchResult:
     """Count one step's FLOPs (that step also warms up), run ``warmup`` more untimed steps,
     then time ``repeats`` windows of ``steps`` steps. Without ``steps`` the windows are sized
-    from the warmup (at least one step of it) to last about ``window_seconds``."""
+    from the warmup (at least one step of it) to last about ``window_seconds``. With
+    ``cuda_graphs`` the warmup also covers the eager steps before capture and the capture."""
     trainer = bench_trainer(method, dataset_name, dataset, batch_size, device,
-                            precision=precision)
+                            precision=precision, cuda_graphs=cuda_graphs)
     flops = count_flops(trainer.train_step)
     warm = warmup if steps is not None else max(warmup, 1)
+    if trainer.graphed_step is not None:
+        warm = max(warm, WARMUP_STEPS + 1)
     warm_seconds = time_steps(trainer, trainer.train_step, warm) if warm else 0.0
     if steps is None:
         steps = max(1, math.ceil(window_seconds / (warm_seconds / warm)))
+    captured = trainer.graphed_step is not None and trainer.graphed_step.captured
     result = BenchResult(method, batch_size, str(device), precision, images_per_step(trainer),
-                         flops, steps, warm)
+                         flops, steps, warm, cuda_graph=captured)
     for _ in range(repeats):
         result.window_seconds.append(time_steps(trainer, trainer.train_step, steps))
     return result
@@ -195,7 +201,8 @@ def format_table(results: list[BenchResult]) -> str:
     """A Markdown table: method, batch, images/s, ms/step, MFLOP/image, GFLOP/s."""
     header = ("method", "batch", "images/s", "ms/step", "MFLOP/image", "GFLOP/s")
     rows = [header] + [
-        (r.method, str(r.batch_size), f"{r.images_per_s:,.0f}", f"{1e3 * r.seconds_per_step:.1f}",
+        (r.method + (" (graph)" if r.cuda_graph else ""), str(r.batch_size),
+         f"{r.images_per_s:,.0f}", f"{1e3 * r.seconds_per_step:.1f}",
          f"{r.flops_per_image / 1e6:,.1f}", f"{r.gflops_per_s:,.1f}")
         for r in results
     ]
@@ -214,7 +221,8 @@ def run_benchmarks(methods: list[str], batch_sizes: list[int], *, dataset: str =
                    data_dir: str | None = None, image_size: int | None = None,
                    device: str = "auto", precision: str = "fp32", steps: int | None = None,
                    warmup: int = 5, repeats: int = 3, threads: int | None = None,
-                   json_path: str | Path | None = None) -> list[BenchResult]:
+                   json_path: str | Path | None = None,
+                   cuda_graphs: bool = False) -> list[BenchResult]:
     """``ganforge bench``: check every argument before any timing, load the data once, bench
     each (method, batch size) in turn (progress on stderr), print the machine and the table,
     and write the results to ``json_path`` when given."""
@@ -236,6 +244,9 @@ def run_benchmarks(methods: list[str], batch_sizes: list[int], *, dataset: str =
         raise GanforgeError(f"--threads must be at least 1, got {threads}")
     check_choice("precision", precision, PRECISIONS)
     torch_device = resolve_device(device)
+    if cuda_graphs and torch_device.type != "cuda":
+        raise GanforgeError("--cuda-graphs replays training steps on a CUDA device; this "
+                            f"bench runs on {torch_device.type}: drop it")
     if threads is not None:
         torch.set_num_threads(threads)
     data = load_training_data(dataset, data_dir=data_dir, image_size=image_size)
@@ -249,7 +260,7 @@ def run_benchmarks(methods: list[str], batch_sizes: list[int], *, dataset: str =
             start = time.perf_counter()
             result = bench_method(method, batch_size, dataset_name=dataset, dataset=data,
                                   device=torch_device, precision=precision, steps=steps,
-                                  warmup=warmup, repeats=repeats)
+                                  warmup=warmup, repeats=repeats, cuda_graphs=cuda_graphs)
             results.append(result)
             print(f"  {method} batch {batch_size}: {result.images_per_s:,.0f} images/s, "
                   f"windows of {result.steps} steps took "

@@ -23,7 +23,10 @@ FORMAT = "ganforge-checkpoint-1"
 
 def flatten_optimizer(prefix: str, state: dict) -> tuple[dict[str, torch.Tensor], dict]:
     """Split ``optimizer.state_dict()`` into tensors (by dotted key) and JSON-able rest."""
-    tensors, rest = {}, {"param_groups": state["param_groups"], "state": {}}
+    # A capturable optimiser's learning rate is a 0-d device tensor: stored as the number.
+    groups = [{k: v.item() if isinstance(v, torch.Tensor) else v for k, v in g.items()}
+              for g in state["param_groups"]]
+    tensors, rest = {}, {"param_groups": groups, "state": {}}
     for index, entry in state["state"].items():
         plain = {}
         for key, value in entry.items():

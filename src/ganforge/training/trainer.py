@@ -52,6 +52,7 @@ from ganforge.nn import eval_mode
 from ganforge.training import checkpoint as ckpt
 from ganforge.training import distributed
 from ganforge.training.ema import EMA
+from ganforge.training.graphed import GraphedStep, capture_blocker
 from ganforge.training.log import RunLog
 from ganforge.viz import image_grid, save_image
 from ganforge.viz.annotate import stage_grid
@@ -79,9 +80,15 @@ def trainable_parameters(modules) -> list[torch.nn.Parameter]:
     return [p for m in modules for p in m.parameters() if p.requires_grad]
 
 
-def make_optimizer(cfg: TrainConfig, group: str, modules, device: torch.device):
+def make_optimizer(cfg: TrainConfig, group: str, modules, device: torch.device,
+                   capturable: bool = False):
+    """The group's optimiser. ``capturable``: Adam whose step counts and learning rate are
+    device tensors, so a CUDA graph can replay its step (:mod:`ganforge.training.graphed`)."""
     params = trainable_parameters(modules)
     lr = cfg.g_lr if group == "G" else cfg.d_lr
+    if capturable:
+        return torch.optim.Adam(params, lr=torch.tensor(lr, device=device),
+                                betas=(cfg.beta1, cfg.beta2), fused=True, capturable=True)
     if cfg.optimizer == "adam":
         # Fused Adam updates all parameters in one kernel, on GPUs and CPUs alike. On a CPU the
         # default per-parameter loop took a quarter of the MLP GAN's step (fused: 1.3x faster
@@ -187,13 +194,21 @@ class Trainer:
         self.ema = EMA(self.method.G, cfg.ema) if cfg.ema else None
         groups = self.method.groups()
         self.params = {g: trainable_parameters(mods) for g, mods in groups.items()}
-        self.optimizers = {g: make_optimizer(cfg, g, mods, self.device)
+        graph_blocker = (capture_blocker(cfg, self.method, self.device, distributed.world_size())
+                         if cfg.cuda_graphs else None)
+        if graph_blocker is not None and self.is_main:
+            warnings.warn(f"--cuda-graphs: this run trains without graphs: {graph_blocker}",
+                          stacklevel=2)
+        capturable = cfg.cuda_graphs and graph_blocker is None
+        self.optimizers = {g: make_optimizer(cfg, g, mods, self.device, capturable)
                            for g, mods in groups.items()}
         use_scaler = cfg.precision == "fp16"
         self.scalers = {g: torch.amp.GradScaler(self.device.type, enabled=use_scaler)
                         for g in groups}
         self.batcher = make_batcher(dataset, cfg, self.device, distributed.shard())
-        self.base_lr = {g: [pg["lr"] for pg in o.param_groups] for g, o in self.optimizers.items()}
+        self.base_lr = {g: [float(pg["lr"]) for pg in o.param_groups]
+                        for g, o in self.optimizers.items()}
+        self.graphed_step = GraphedStep(self._step_body, self.device) if capturable else None
         self.total_steps = self._total_steps(dataset)
         self.step = 0
         self.timed_out = False
@@ -224,7 +239,9 @@ class Trainer:
         if self.cfg.precision == "fp32":
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.cfg.precision == "bf16" else torch.float16
-        return torch.autocast(self.device.type, dtype=dtype)
+        # A CUDA graph must not capture casts of autocast's cache, which is freed on exit.
+        return torch.autocast(self.device.type, dtype=dtype,
+                              cache_enabled=self.graphed_step is None)
 
     def _set_trainable(self, group: str) -> None:
         for name, params in self.params.items():
@@ -241,31 +258,40 @@ class Trainer:
         self.method.after_update(group)
 
     def train_step(self, batches: Iterator[dict[str, torch.Tensor]] | None = None) -> None:
-        """``d_steps`` discriminator updates on fresh batches, then one generator update (a
-        method without a discriminator, such as the VAE, makes only the generator update)."""
+        """``d_steps`` discriminator updates on fresh batches, then one generator update on the
+        last of them (a method without a discriminator, such as the VAE, makes only the
+        generator update), replayed from a CUDA graph under ``--cuda-graphs``."""
         batches = batches if batches is not None else self.batcher
-        method = self.method
-        logs: dict[str, torch.Tensor] = {}
         if self.cfg.lr_decay_from is not None:
             self._decay_learning_rates()
-        method.set_progress(self.step, self.total_steps)
+        self.method.set_progress(self.step, self.total_steps)
+        count = self.cfg.d_steps if "D" in self.optimizers else 1
+        step_batches = [next(batches) for _ in range(count)]
+        if self.graphed_step is not None:
+            self.graphed_step(step_batches)
+        else:
+            self._step_body(step_batches)
+        self.step += 1
+        self._count += 1
+
+    def _step_body(self, batches: list[dict[str, torch.Tensor]]) -> None:
+        """One step's device work, host state (step and log counters) left to the caller: the
+        part a CUDA graph captures."""
+        method = self.method
+        logs: dict[str, torch.Tensor] = {}
         if "D" in self.optimizers:
             self._set_trainable("D")
-            for _ in range(self.cfg.d_steps):
-                batch = next(batches)
+            for batch in batches:
                 with self.autocast():
                     d_loss, d_logs = method.d_loss(batch)
                 self._update("D", d_loss)
             logs = {"d_loss": d_loss, **d_logs}
-        else:
-            batch = next(batches)
         self._set_trainable("G")
         with self.autocast():
-            g_loss, g_logs = method.g_loss(batch)
+            g_loss, g_logs = method.g_loss(batches[-1])
         self._update("G", g_loss)
         if self.ema is not None:
             self.ema.update()
-        self.step += 1
         self._accumulate({**logs, "g_loss": g_loss, **g_logs})
 
     def lr_factor(self, step: int) -> float:
@@ -280,25 +306,35 @@ class Trainer:
         factor = self.lr_factor(self.step)
         for name, optimizer in self.optimizers.items():
             for group, base in zip(optimizer.param_groups, self.base_lr[name], strict=True):
-                group["lr"] = base * factor
+                if isinstance(group["lr"], torch.Tensor):
+                    group["lr"].fill_(base * factor)  # in place: a CUDA graph reads this tensor
+                else:
+                    group["lr"] = base * factor
 
     # ---- logs and the NaN guard ----------------------------------------------------------------
 
     def _reset_log_sums(self) -> None:
-        self._sums: dict[str, torch.Tensor] = {}
+        # Zeroed in place, not replaced: a captured step adds into these very tensors.
+        if getattr(self, "_sums", None) is None:
+            self._sums: dict[str, torch.Tensor] = {}
+            self._finite = torch.ones((), dtype=torch.bool, device=self.device)
+        for total in self._sums.values():
+            total.zero_()
+        self._finite.fill_(True)
         self._count = 0
-        self._finite = torch.ones((), dtype=torch.bool, device=self.device)
         self._interval_start = (time.perf_counter(), self.step)
 
     def _accumulate(self, logs: dict[str, torch.Tensor]) -> None:
         # Device-side sums: the host reads them once per log interval, not once per step.
         for key, value in logs.items():
             value = value.detach().float()
-            self._sums[key] = self._sums[key] + value if key in self._sums else value
+            if key in self._sums:
+                self._sums[key].add_(value)
+            else:  # the first step; a key's sum is zeroed, never dropped, at each flush
+                self._sums[key] = value.clone()
         for key in ("d_loss", "g_loss"):
             if key in logs:
                 self._finite &= torch.isfinite(logs[key])
-        self._count += 1
 
     def flush_logs(self) -> dict | None:
         """Read the interval's sums (one host sync), check them for NaN/inf and write a row.
@@ -430,9 +466,22 @@ class Trainer:
         if self.ema is not None:
             self.ema.module.load_state_dict(ckpt.unprefixed("G_ema", tensors))
         for name, optimizer in self.optimizers.items():
-            optimizer.load_state_dict(
-                ckpt.unflatten_optimizer(f"optim.{name}", tensors, state["optimizers"][name])
-            )
+            lr_tensors = [g["lr"] for g in optimizer.param_groups
+                          if isinstance(g["lr"], torch.Tensor)]
+            saved = ckpt.unflatten_optimizer(f"optim.{name}", tensors, state["optimizers"][name])
+            # How the update is computed is this run's choice (a run captured on a GPU may go
+            # on without graphs, or on a CPU), not the checkpoint's.
+            for group, current in zip(saved["param_groups"], optimizer.param_groups,
+                                      strict=True):
+                group.update({k: current[k] for k in ("fused", "foreach", "capturable")
+                              if k in current})
+            optimizer.load_state_dict(saved)
+            # The checkpoint holds learning rates as numbers; a capturable optimiser keeps them
+            # in its own device tensors.
+            for group, lr in zip(optimizer.param_groups, lr_tensors, strict=False):
+                group["lr"] = lr.fill_(float(group["lr"]))
+        if self.graphed_step is not None:  # its capture read the optimisers' old state tensors
+            self.graphed_step = GraphedStep(self._step_body, self.device)
         for name, scaler in self.scalers.items():
             if state["scalers"].get(name):
                 scaler.load_state_dict(state["scalers"][name])
@@ -467,6 +516,10 @@ class Trainer:
             cfg = cfg.replace(device=device)
         # A time limit bounds one session of training; a resumed run has none unless given.
         cfg = cfg.replace(time_limit=time_limit)
+        if cfg.cuda_graphs and resolve_device(cfg.device).type != "cuda":
+            warnings.warn("this run was trained with --cuda-graphs; it continues on the "
+                          f"{resolve_device(cfg.device).type} without them", stacklevel=2)
+            cfg = cfg.replace(cuda_graphs=False)
         if cfg.sync_bn and resolve_device(cfg.device).type == "cpu":
             # SyncBatchNorm's weights are batch norm's: on CPUs the run goes on without it.
             warnings.warn("--sync-bn needs GPUs; this run continues on the CPU with each "

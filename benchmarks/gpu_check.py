@@ -1,0 +1,179 @@
+"""Issue #9's GPU checks in one short run, for a borrowed GPU (about 5 minutes on an H100).
+
+1. **Capture works**: one ``--cuda-graphs`` Trainer per method, stepped past its capture; says
+   for each whether its step was captured, fell back (and why), and checks that the weights
+   moved and stayed finite.
+2. **Throughput**: ``ganforge bench`` of gan, cgan and wgan-gp at 28 px and dcgan at 32 px
+   (the reference script's size) on MNIST held on the GPU, eager and captured, at batch 64 and
+   1,024 (captured also in bf16 at 1,024).
+3. **The reference**: PyTorch-GAN's ``dcgan.py`` and ``gan.py`` as written
+   (:mod:`reference_dcgan`, :mod:`reference_gan`), end to end on the same GPU.
+4. **Same samples**: DCGAN trained ``--quality-steps`` steps on MNIST eagerly and captured,
+   same seed; MNIST-FID of 5,000 samples of each against the MNIST test digits, and a sample
+   grid of each.
+
+Run from the repository root (the JSON and PNGs go to ``--out``)::
+
+    python benchmarks/gpu_check.py --data-dir ../shared/data --out "$OUT"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the reference scripts and their torchvision stand-in
+
+CAPTURE_METHODS = ("gan", "dcgan", "cgan", "wgan-gp", "lsgan", "hinge", "infogan", "acgan",
+                   "ssgan", "progan", "vae", "vaegan", "bigan")
+
+
+def check_capture(data, data_dir: str, log) -> list[dict]:
+    from ganforge.config import with_method_defaults
+    from ganforge.training import Trainer
+    from ganforge.training.graphed import WARMUP_STEPS
+
+    rows = []
+    for name in CAPTURE_METHODS:
+        row = {"method": name}
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                cfg = with_method_defaults(name, dataset="mnist", data_dir=data_dir,
+                                           device="cuda", steps=10**6, cuda_graphs=True)
+                trainer = Trainer(cfg, dataset=data)
+                before = [p.detach().clone() for p in trainer.method.G.parameters()]
+                for _ in range(WARMUP_STEPS + 3):
+                    trainer.train_step()
+                logs = trainer.flush_logs()
+            graphed = trainer.graphed_step
+            row["captured"] = graphed is not None and graphed.captured
+            row["why_not"] = "; ".join(str(w.message) for w in caught) or None
+            after = list(trainer.method.G.parameters())
+            row["G_moved"] = any(not torch.equal(a, b) for a, b in zip(before, after,
+                                                                          strict=True))
+            row["finite"] = all(torch.isfinite(p).all().item() for p in after)
+            row["logs"] = logs
+        except Exception as e:  # a check script reports every method, whatever one does
+            row["error"] = f"{type(e).__name__}: {e}"
+        log(json.dumps(row))
+        rows.append(row)
+    return rows
+
+
+def throughput(data_dir: str, out: Path, log) -> dict:
+    from ganforge.training.bench import run_benchmarks
+
+    results = {}
+    plans = [("mlp-28", ["gan", "cgan", "wgan-gp"], None), ("dcgan-32", ["dcgan"], 32)]
+    for label, methods, size in plans:
+        for graphs, precision, batches in ((False, "fp32", [64, 1024]),
+                                           (True, "fp32", [64, 1024]), (True, "bf16", [1024])):
+            key = f"{label}-{'graph' if graphs else 'eager'}-{precision}"
+            found = run_benchmarks(methods, batches, dataset="mnist", data_dir=data_dir,
+                                   image_size=size, device="cuda", precision=precision,
+                                   repeats=3, cuda_graphs=graphs, json_path=out / f"{key}.json")
+            results[key] = [r.to_dict() for r in found]
+            for r in found:
+                log(f"{key} {r.method} batch {r.batch_size}: {r.images_per_s:,.0f} images/s "
+                    f"(captured: {r.cuda_graph})")
+    return results
+
+
+def reference(data_dir: str, log) -> dict:
+    import reference_dcgan
+    import reference_gan
+
+    figures = {}
+    loops = (("dcgan.py", reference_dcgan.parser, reference_dcgan.ReferenceLoop),
+             ("gan.py", reference_gan.parser, reference_gan.gan_loop))
+    for name, parser, loop in loops:
+        opt = parser.parse_args(["--data-dir", str(Path(data_dir) / "mnist")])
+        with open(os.devnull, "w") as quiet:  # its per-batch print (and .item() syncs) stay
+            batches = loop(opt, opt.data_dir, log=quiet).batches()
+            reference_dcgan.time_batches(batches, 20)
+            images, seconds = reference_dcgan.time_batches(batches, 300)
+        figures[name] = images / seconds
+        log(f"reference {name}: {figures[name]:,.0f} images/s end to end")
+    return figures
+
+
+def quality(data_dir: str, steps: int, out: Path, log) -> dict:
+    import ganforge
+    from ganforge.config import with_method_defaults
+    from ganforge.metrics.evaluate import Evaluator
+    from ganforge.metrics.sources import load_source
+    from ganforge.training import Trainer
+
+    evaluator = Evaluator("mnist-fid", device=torch.device("cuda"))
+    real = load_source("mnist:test", 10_000, data_dir=data_dir, image_size=28)
+    figures = {}
+    for graphs in (False, True):
+        name = "graph" if graphs else "eager"
+        run = out / f"dcgan-{name}"
+        cfg = with_method_defaults("dcgan", dataset="mnist", data_dir=data_dir, device="cuda",
+                                   steps=steps, cuda_graphs=graphs, out=str(run),
+                                   sample_every=10**9, checkpoint_every=10**9)
+        start = time.perf_counter()
+        Trainer(cfg).fit()
+        seconds = time.perf_counter() - start
+        fake = load_source(str(run), 5_000, seed=0, device="cuda")
+        fid = evaluator(fake.images, real.images, real.id)["mnist_fid"]
+        ganforge.load(run, device="cuda").save_grid(out / f"dcgan_{name}_samples.png", n=64,
+                                                    seed=0)
+        (run / "checkpoint.safetensors").unlink()  # not wanted back from the GPU machine
+        figures[name] = {"mnist_fid": fid, "seconds": seconds}
+        log(f"dcgan {steps} steps {name}: MNIST-FID {fid:.1f} ({seconds:.0f} s)")
+    return figures
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
+    p.add_argument("--out", default="gpu-check")
+    p.add_argument("--quality-steps", type=int, default=3000)
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: capture, "
+                   "throughput, reference, quality")
+    args = p.parse_args()
+    if not torch.cuda.is_available():
+        print("error: no CUDA device; this script checks the GPU fast path", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    from ganforge.data import load_training_data
+
+    skip = set(filter(None, args.skip.split(",")))
+    report = {"device": torch.cuda.get_device_name(), "torch": torch.__version__}
+    mnist = load_training_data("mnist", data_dir=args.data_dir)
+    parts = (("capture", lambda: check_capture(mnist, args.data_dir, log)),
+             ("reference", lambda: reference(args.data_dir, log)),
+             ("throughput", lambda: throughput(args.data_dir, out, log)),
+             ("quality", lambda: quality(args.data_dir, args.quality_steps, out, log)))
+    for name, part in parts:
+        if name in skip:
+            continue
+        start = time.perf_counter()
+        report[name] = part()
+        log(f"-- {name} done in {time.perf_counter() - start:.0f} s")
+        (out / "gpu_check.json").write_text(json.dumps(report, indent=1, default=str))
+    (out / "gpu_check.log").write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The whole training step (D and G updates, EMA, log sums) captured in one CUDA graph.
+
+At batch 64 a DCGAN step is a few hundred small kernels, and on a fast GPU launching them costs
+more than running them: the step is bound by the host. A CUDA graph records the kernels of one
+step once and replays them with a single launch (the PyTorch guide's "whole network capture").
+What the capture needs of a step, and how the Trainer provides it:
+
+- fixed inputs: each step's batches are copied into the same static tensors before a replay;
+- no host syncs and no host-side state inside the step: logs are summed into fixed device
+  tensors in place, and the learning rate is a device tensor that the decay fills in place;
+- an optimiser whose state lives on the device (Adam with ``capturable=True``);
+- its state created before capture: the first ``WARMUP_STEPS`` steps run eagerly, on a side
+  stream as the guide asks, and they are real training steps;
+- autocast's weight cache off (a cached cast would be freed after capture).
+
+A method whose step depends on host-side state (progressive growing's phase), a run under fp16
+(its loss scaler reads its overflow flag on the host every step), a data-parallel run or an
+optimiser other than Adam is not captured: :func:`capture_blocker` says why, and the Trainer says
+it once, at start, and trains eagerly. A capture that fails (an operation in some loss that
+syncs with the host) is reported once the same way, and that step and the rest run eagerly.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import torch
+
+from ganforge.methods import Method
+
+# Eager steps before capture: the first creates the optimisers' state, the next let the caching
+# allocator and cuDNN's algorithm choices settle (the PyTorch guide warms up with 3 too).
+WARMUP_STEPS = 3
+
+Batches = list[dict[str, torch.Tensor]]
+
+
+def capture_blocker(cfg, method: Method, device: torch.device, world_size: int) -> str | None:
+    """Why this run's training step cannot be captured in a CUDA graph; None when it can."""
+    if device.type != "cuda":
+        return f"CUDA graphs need a CUDA device, and this run trains on {device.type}"
+    if cfg.precision == "fp16":
+        return ("fp16's loss scaler reads its overflow flag on the host every step; "
+                "use --precision bf16, which needs no scaler")
+    if world_size > 1:
+        return "the data-parallel gradient all-reduce is not captured"
+    if cfg.optimizer != "adam":
+        return f"only Adam keeps its step count on the device; this run uses {cfg.optimizer}"
+    reason = method.capture_blocker()
+    if reason:
+        return reason
+    return None
+
+
+class GraphedStep:
+    """Runs ``body(batches)``, one training step, eagerly for the first ``WARMUP_STEPS`` calls,
+    then captures it once and replays the capture for every later call."""
+
+    def __init__(self, body: Callable[[Batches], None], device: torch.device) -> None:
+        self.body = body
+        self.device = device
+        self.replay: Callable[[], None] | None = None
+        self.static: Batches | None = None
+        self.eager_steps = 0
+        self.failed: str | None = None
+        self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+
+    @property
+    def captured(self) -> bool:
+        return self.replay is not None
+
+    def __call__(self, batches: Batches) -> None:
+        if self.failed is not None:
+            self.body(batches)
+        elif self.replay is None and self.eager_steps < WARMUP_STEPS:
+            self._on_side_stream(batches)
+            self.eager_steps += 1
+        elif self.replay is not None or self._capture(batches):
+            for static, batch in zip(self.static, batches, strict=True):
+                for key, value in batch.items():
+                    static[key].copy_(value)
+            self.replay()
+        else:
+            self.body(batches)
+
+    def _on_side_stream(self, batches: Batches) -> None:
+        if self.stream is None:
+            self.body(batches)
+            return
+        current = torch.cuda.current_stream(self.device)
+        self.stream.wait_stream(current)
+        with torch.cuda.stream(self.stream):
+            self.body(batches)
+        current.wait_stream(self.stream)
+
+    def _capture(self, batches: Batches) -> bool:
+        """Record the step into static inputs; False, with a warning, if it cannot be."""
+        self.static = [{k: v.clone() for k, v in batch.items()} for batch in batches]
+        try:
+            self.replay = self._record(self.static)
+        except RuntimeError as e:
+            first_line = (str(e).strip() or type(e).__name__).splitlines()[0]
+            self.failed = first_line
+            self.static = None
+            warnings.warn(f"the training step could not be captured in a CUDA graph "
+                          f"({first_line}); training goes on without graphs", stacklevel=3)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            return False
+        return True
+
+    def _record(self, static: Batches) -> Callable[[], None]:
+        """Capture ``body(static)`` (recorded only: nothing runs until a replay)."""
+        graph = torch.cuda.CUDAGraph()
+        torch.cuda.synchronize(self.device)
+        with torch.cuda.graph(graph, stream=self.stream):
+            self.body(static)
+        return graph.replay

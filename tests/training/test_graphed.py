@@ -1,0 +1,146 @@
+"""What --cuda-graphs needs of the Trainer, checked on the CPU: the capture itself needs CUDA
+(benchmarks/gpu_check.py exercises it on a GPU)."""
+
+import json
+
+import pytest
+import torch
+
+from ganforge.config import validate, with_method_defaults
+from ganforge.errors import GanforgeError
+from ganforge.training import Trainer
+from ganforge.training.graphed import WARMUP_STEPS, GraphedStep, capture_blocker
+from ganforge.training.trainer import make_optimizer
+
+CUDA = torch.device("cuda")
+
+
+def config(tmp_path, name, **kw):
+    fields = dict(dataset="digits", image_size=16, width=8, latent_dim=8, batch_size=32,
+                  steps=8, log_every=2, checkpoint_every=4, sample_every=100, n_samples=16,
+                  device="cpu", seed=3, out=str(tmp_path / name))
+    return with_method_defaults(kw.pop("method", "dcgan"), **{**fields, **kw})
+
+
+def with_capturable_optimizers(trainer):
+    """The optimisers --cuda-graphs gives a GPU run (fused Adam is capturable on CPUs too)."""
+    for group, modules in trainer.method.groups().items():
+        trainer.optimizers[group] = make_optimizer(trainer.cfg, group, modules, trainer.device,
+                                                   capturable=True)
+    return trainer
+
+
+def test_capture_blockers_name_the_reason(tmp_path, digits):
+    dcgan = Trainer(config(tmp_path, "d"), dataset=digits)
+    assert capture_blocker(dcgan.cfg, dcgan.method, CUDA, 1) is None
+    assert "CUDA device" in capture_blocker(dcgan.cfg, dcgan.method, torch.device("cpu"), 1)
+    assert "all-reduce" in capture_blocker(dcgan.cfg, dcgan.method, CUDA, 2)
+    fp16 = dcgan.cfg.replace(precision="fp16")
+    assert "bf16" in capture_blocker(fp16, dcgan.method, CUDA, 1)
+    sgd = dcgan.cfg.replace(optimizer="sgd")
+    assert "Adam" in capture_blocker(sgd, dcgan.method, CUDA, 1)
+    progan = Trainer(config(tmp_path, "p", method="progan"), dataset=digits)
+    assert "change with the training step" in capture_blocker(progan.cfg, progan.method, CUDA, 1)
+
+
+def test_cuda_graphs_on_a_cpu_is_refused_in_one_line(tmp_path):
+    with pytest.raises(GanforgeError, match="--cuda-graphs .* drop it"):
+        validate(config(tmp_path, "c", cuda_graphs=True))
+
+
+def test_capturable_optimisers_train_as_the_plain_ones(tmp_path, digits):
+    """Device-tensor learning rates decay in place (a graph reads that very tensor) and the
+    run learns what the plain optimisers learn."""
+    plain = Trainer(config(tmp_path, "plain", lr_decay_from=0.25), dataset=digits)
+    plain.fit()
+    graphable = with_capturable_optimizers(
+        Trainer(config(tmp_path, "graphable", lr_decay_from=0.25), dataset=digits))
+    lr = graphable.optimizers["G"].param_groups[0]["lr"]
+    assert isinstance(lr, torch.Tensor)
+    graphable.fit()
+    assert graphable.optimizers["G"].param_groups[0]["lr"] is lr
+    assert float(lr) == pytest.approx(plain.cfg.lr * plain.lr_factor(7))
+    for (name, a), b in zip(plain.method.state_dict().items(),
+                            graphable.method.state_dict().values(), strict=True):
+        assert torch.allclose(a.float(), b.float(), atol=1e-5), name
+
+
+def test_a_captured_runs_checkpoint_resumes_without_graphs(tmp_path, digits):
+    straight = Trainer(config(tmp_path, "straight"), dataset=digits)
+    straight.fit()
+    first = with_capturable_optimizers(Trainer(config(tmp_path, "first"), dataset=digits))
+    first.fit(until=4)
+    state = json.loads((tmp_path / "first" / "state.json").read_text())
+    assert state["optimizers"]["G"]["param_groups"][0]["lr"] == pytest.approx(2e-4)
+    # As if the run had been trained with --cuda-graphs on a GPU and is resumed on this CPU.
+    config_file = tmp_path / "first" / "config.json"
+    saved = json.loads(config_file.read_text())
+    saved["config"]["cuda_graphs"] = True
+    config_file.write_text(json.dumps(saved))
+    with pytest.warns(UserWarning, match="continues on the cpu without them"):
+        resumed = Trainer.resume(tmp_path / "first", dataset=digits)
+    assert not resumed.optimizers["G"].param_groups[0]["capturable"]
+    resumed.fit()
+    for (name, a), b in zip(straight.method.state_dict().items(),
+                            resumed.method.state_dict().values(), strict=True):
+        assert torch.allclose(a.float(), b.float(), atol=1e-5), name
+
+
+def test_log_sums_are_zeroed_in_place(tmp_path, digits):
+    """A captured step adds into the same sum tensors for the whole run."""
+    trainer = Trainer(config(tmp_path, "logs"), dataset=digits)
+    trainer.train_step()
+    sums = dict(trainer._sums)
+    finite = trainer._finite
+    trainer.flush_logs()
+    assert all(float(total) == 0.0 for total in sums.values())
+    trainer.train_step()
+    trainer.train_step()
+    assert all(trainer._sums[key] is total for key, total in sums.items())
+    assert trainer._finite is finite
+    mean = float(sums["d_loss"]) / 2
+    row = trainer.flush_logs()
+    assert row["d_loss"] == pytest.approx(mean) and mean > 0
+
+
+def lazy_record(self, static):
+    """A stand-in for the CUDA capture: the replay runs the step's Python on the static
+    inputs, which is what a replay of the recorded kernels computes."""
+    return lambda: self.body(static)
+
+
+def test_graphed_step_warms_up_then_replays_on_its_static_inputs(tmp_path, digits,
+                                                                   monkeypatch):
+    monkeypatch.setattr(GraphedStep, "_record", lazy_record)
+    eager = with_capturable_optimizers(Trainer(config(tmp_path, "eager"), dataset=digits))
+    eager.fit()
+    graphed = with_capturable_optimizers(Trainer(config(tmp_path, "graphed"), dataset=digits))
+    graphed.graphed_step = GraphedStep(graphed._step_body, graphed.device)
+    bodies = []
+    body = graphed._step_body
+    graphed.graphed_step.body = lambda batches: bodies.append(batches) or body(batches)
+    graphed.fit()
+    assert graphed.graphed_step.captured and graphed.graphed_step.eager_steps == WARMUP_STEPS
+    static = graphed.graphed_step.static
+    assert all(b is static for b in bodies[WARMUP_STEPS:])
+    for (name, a), b in zip(eager.method.state_dict().items(),
+                            graphed.method.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    rows = [json.loads(line) for line in (tmp_path / "graphed" / "log.jsonl").read_text()
+            .splitlines()]
+    expected = [json.loads(line) for line in (tmp_path / "eager" / "log.jsonl").read_text()
+                .splitlines()]
+    assert [r["d_loss"] for r in rows] == [r["d_loss"] for r in expected]
+
+
+def test_a_step_that_cannot_be_captured_trains_on_eagerly(tmp_path, digits, monkeypatch):
+    def refuse(self, static):
+        raise RuntimeError("operation not permitted when stream is capturing\nmore detail")
+
+    monkeypatch.setattr(GraphedStep, "_record", refuse)
+    trainer = Trainer(config(tmp_path, "refused"), dataset=digits)
+    trainer.graphed_step = GraphedStep(trainer._step_body, trainer.device)
+    with pytest.warns(UserWarning, match=r"could not be captured in a CUDA graph \(operation "
+                      r"not permitted when stream is capturing\); training goes on"):
+        trainer.fit()
+    assert trainer.step == 8 and not trainer.graphed_step.captured

@@ -1,4 +1,4 @@
-"""Issue #9's GPU checks in one short run, for a borrowed GPU (about 5 minutes on an H100).
+"""Issue #9's GPU checks in one run sized for a borrowed GPU's few minutes.
 
 1. **Capture works**: one ``--cuda-graphs`` Trainer per method, stepped past its capture; says
    for each whether its step was captured, fell back (and why), and checks that the weights
@@ -11,6 +11,9 @@
 4. **Same samples**: DCGAN trained ``--quality-steps`` steps on MNIST eagerly and captured,
    same seed; MNIST-FID of 5,000 samples of each against the MNIST test digits, and a sample
    grid of each.
+5. **Large batches**: captured DCGAN on MNIST for the same ``--sweep-images`` real images at
+   batch 64, 256 and 1,024, with Adam's 2e-4 kept and scaled by sqrt(batch / 64), and the EMA
+   half-life held at 10k images (decay 0.5 ** (batch / 10,000)); MNIST-FID of each.
 
 Run from the repository root (the JSON and PNGs go to ``--out``)::
 
@@ -107,7 +110,6 @@ def reference(data_dir: str, log) -> dict:
 
 
 def quality(data_dir: str, steps: int, out: Path, log) -> dict:
-    import ganforge
     from ganforge.config import with_method_defaults
     from ganforge.metrics.evaluate import Evaluator
     from ganforge.metrics.sources import load_source
@@ -125,14 +127,49 @@ def quality(data_dir: str, steps: int, out: Path, log) -> dict:
         start = time.perf_counter()
         Trainer(cfg).fit()
         seconds = time.perf_counter() - start
-        fake = load_source(str(run), 5_000, seed=0, device="cuda")
-        fid = evaluator(fake.images, real.images, real.id)["mnist_fid"]
-        ganforge.load(run, device="cuda").save_grid(out / f"dcgan_{name}_samples.png", n=64,
-                                                    seed=0)
-        (run / "checkpoint.safetensors").unlink()  # not wanted back from the GPU machine
+        fid = mnist_fid_of(run, evaluator, real, out, f"dcgan_{name}_samples.png")
         figures[name] = {"mnist_fid": fid, "seconds": seconds}
         log(f"dcgan {steps} steps {name}: MNIST-FID {fid:.1f} ({seconds:.0f} s)")
     return figures
+
+
+def mnist_fid_of(run: Path, evaluator, real, out: Path, picture: str) -> float:
+    import ganforge
+    from ganforge.metrics.sources import load_source
+
+    fake = load_source(str(run), 5_000, seed=0, device="cuda")
+    fid = evaluator(fake.images, real.images, real.id)["mnist_fid"]
+    ganforge.load(run, device="cuda").save_grid(out / picture, n=64, seed=0)
+    (run / "checkpoint.safetensors").unlink()  # not wanted back from the GPU machine
+    return fid
+
+
+def batch_sweep(data_dir: str, images: int, out: Path, log) -> list[dict]:
+    from ganforge.config import with_method_defaults
+    from ganforge.metrics.evaluate import Evaluator
+    from ganforge.metrics.sources import load_source
+    from ganforge.training import Trainer
+
+    evaluator = Evaluator("mnist-fid", device=torch.device("cuda"))
+    real = load_source("mnist:test", 10_000, data_dir=data_dir, image_size=28)
+    rows = []
+    for batch in (64, 256, 1024):
+        for rule in ("fixed", "sqrt") if batch > 64 else ("fixed",):
+            lr = 2e-4 * ((batch / 64) ** 0.5 if rule == "sqrt" else 1.0)
+            run = out / f"sweep-{batch}-{rule}"
+            cfg = with_method_defaults("dcgan", dataset="mnist", data_dir=data_dir,
+                                       device="cuda", batch_size=batch, lr=lr,
+                                       steps=max(1, images // batch), cuda_graphs=True,
+                                       ema=0.5 ** (batch / 10_000), out=str(run),
+                                       sample_every=10**9, checkpoint_every=10**9)
+            start = time.perf_counter()
+            Trainer(cfg).fit()
+            seconds = time.perf_counter() - start
+            fid = mnist_fid_of(run, evaluator, real, out, f"sweep_{batch}_{rule}.png")
+            rows.append({"batch": batch, "lr_rule": rule, "lr": lr, "steps": cfg.steps,
+                         "ema": cfg.ema, "mnist_fid": fid, "seconds": seconds})
+            log(json.dumps(rows[-1]))
+    return rows
 
 
 def main() -> int:
@@ -141,8 +178,9 @@ def main() -> int:
     p.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
     p.add_argument("--out", default="gpu-check")
     p.add_argument("--quality-steps", type=int, default=3000)
+    p.add_argument("--sweep-images", type=int, default=640_000)
     p.add_argument("--skip", default="", help="comma-separated parts to skip: capture, "
-                   "throughput, reference, quality")
+                   "throughput, reference, quality, sweep")
     args = p.parse_args()
     if not torch.cuda.is_available():
         print("error: no CUDA device; this script checks the GPU fast path", file=sys.stderr)
@@ -163,7 +201,8 @@ def main() -> int:
     parts = (("capture", lambda: check_capture(mnist, args.data_dir, log)),
              ("reference", lambda: reference(args.data_dir, log)),
              ("throughput", lambda: throughput(args.data_dir, out, log)),
-             ("quality", lambda: quality(args.data_dir, args.quality_steps, out, log)))
+             ("quality", lambda: quality(args.data_dir, args.quality_steps, out, log)),
+             ("sweep", lambda: batch_sweep(args.data_dir, args.sweep_images, out, log)))
     for name, part in parts:
         if name in skip:
             continue

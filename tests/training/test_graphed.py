@@ -6,20 +6,20 @@ import json
 import pytest
 import torch
 
-from ganforge.config import validate, with_method_defaults
+from ganforge.config import validate
 from ganforge.errors import GanforgeError
 from ganforge.training import Trainer
 from ganforge.training.graphed import WARMUP_STEPS, GraphedStep, capture_blocker
 from ganforge.training.trainer import make_optimizer
+from tests.training.test_trainer import config
 
 CUDA = torch.device("cuda")
 
 
-def config(tmp_path, name, **kw):
-    fields = dict(dataset="digits", image_size=16, width=8, latent_dim=8, batch_size=32,
-                  steps=8, log_every=2, checkpoint_every=4, sample_every=100, n_samples=16,
-                  device="cpu", seed=3, out=str(tmp_path / name))
-    return with_method_defaults(kw.pop("method", "dcgan"), **{**fields, **kw})
+def assert_same_weights(a: Trainer, b: Trainer, atol: float = 0.0) -> None:
+    for (name, x), y in zip(a.method.state_dict().items(), b.method.state_dict().values(),
+                            strict=True):
+        assert torch.allclose(x.float(), y.float(), rtol=0.0, atol=atol), name
 
 
 def with_capturable_optimizers(trainer):
@@ -60,9 +60,7 @@ def test_capturable_optimisers_train_as_the_plain_ones(tmp_path, digits):
     graphable.fit()
     assert graphable.optimizers["G"].param_groups[0]["lr"] is lr
     assert float(lr) == pytest.approx(plain.cfg.lr * plain.lr_factor(7))
-    for (name, a), b in zip(plain.method.state_dict().items(),
-                            graphable.method.state_dict().values(), strict=True):
-        assert torch.allclose(a.float(), b.float(), atol=1e-5), name
+    assert_same_weights(plain, graphable, atol=1e-5)
 
 
 def test_a_captured_runs_checkpoint_resumes_without_graphs(tmp_path, digits):
@@ -81,9 +79,7 @@ def test_a_captured_runs_checkpoint_resumes_without_graphs(tmp_path, digits):
         resumed = Trainer.resume(tmp_path / "first", dataset=digits)
     assert not resumed.optimizers["G"].param_groups[0]["capturable"]
     resumed.fit()
-    for (name, a), b in zip(straight.method.state_dict().items(),
-                            resumed.method.state_dict().values(), strict=True):
-        assert torch.allclose(a.float(), b.float(), atol=1e-5), name
+    assert_same_weights(straight, resumed, atol=1e-5)
 
 
 def test_log_sums_are_zeroed_in_place(tmp_path, digits):
@@ -123,9 +119,7 @@ def test_graphed_step_warms_up_then_replays_on_its_static_inputs(tmp_path, digit
     assert graphed.graphed_step.captured and graphed.graphed_step.eager_steps == WARMUP_STEPS
     static = graphed.graphed_step.static
     assert all(b is static for b in bodies[WARMUP_STEPS:])
-    for (name, a), b in zip(eager.method.state_dict().items(),
-                            graphed.method.state_dict().values(), strict=True):
-        assert torch.equal(a, b), name
+    assert_same_weights(eager, graphed)
     rows = [json.loads(line) for line in (tmp_path / "graphed" / "log.jsonl").read_text()
             .splitlines()]
     expected = [json.loads(line) for line in (tmp_path / "eager" / "log.jsonl").read_text()

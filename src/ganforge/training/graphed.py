@@ -13,20 +13,24 @@ What the capture needs of a step, and how the Trainer provides it:
   stream as the guide asks, and they are real training steps;
 - autocast's weight cache off (a cached cast would be freed after capture).
 
-A method whose step depends on host-side state (progressive growing's phase), a run under fp16
-(its loss scaler reads its overflow flag on the host every step), a data-parallel run or an
-optimiser other than Adam is not captured: :func:`capture_blocker` says why, and the Trainer says
-it once, at start, and trains eagerly. A capture that fails (an operation in some loss that
-syncs with the host) is reported once the same way, and that step and the rest run eagerly.
+A method whose step depends on host-side state (progressive growing's phase, virtual batch
+norm's check for its reference), a run under fp16 (its loss scaler reads its overflow flag on the
+host every step), a data-parallel run or an optimiser other than Adam is not captured:
+:func:`capture_blocker` says why, and the Trainer says it once, at start, and trains eagerly.
+Anything else in a step that waits for the host would break the capture, and a failed capture
+leaves CUDA's generator and allocator unusable in the process; so the last warm-up step runs
+with CUDA's sync debug mode set to "error", and a sync there, or a capture that fails all the
+same, stops the run with a one-line error naming the operation (run without --cuda-graphs).
 """
 
 from __future__ import annotations
 
-import warnings
+import contextlib
 from collections.abc import Callable
 
 import torch
 
+from ganforge.errors import GanforgeError
 from ganforge.methods import Method
 
 # Eager steps before capture: the first creates the optimisers' state, the next let the caching
@@ -47,6 +51,8 @@ def capture_blocker(cfg, method: Method, device: torch.device, world_size: int) 
         return "the data-parallel gradient all-reduce is not captured"
     if cfg.optimizer != "adam":
         return f"only Adam keeps its step count on the device; this run uses {cfg.optimizer}"
+    if cfg.g_norm == "virtual":
+        return "virtual batch norm checks on the host, every forward, for its reference batch"
     reason = method.capture_blocker()
     if reason:
         return reason
@@ -63,7 +69,6 @@ class GraphedStep:
         self.replay: Callable[[], None] | None = None
         self.static: Batches | None = None
         self.eager_steps = 0
-        self.failed: str | None = None
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
 
     @property
@@ -71,18 +76,36 @@ class GraphedStep:
         return self.replay is not None
 
     def __call__(self, batches: Batches) -> None:
-        if self.failed is not None:
-            self.body(batches)
-        elif self.replay is None and self.eager_steps < WARMUP_STEPS:
-            self._on_side_stream(batches)
+        if self.replay is None and self.eager_steps < WARMUP_STEPS:
+            last = self.eager_steps == WARMUP_STEPS - 1
+            with self._syncs_refused() if last else contextlib.nullcontext():
+                self._on_side_stream(batches)
             self.eager_steps += 1
-        elif self.replay is not None or self._capture(batches):
-            for static, batch in zip(self.static, batches, strict=True):
-                for key, value in batch.items():
-                    static[key].copy_(value)
-            self.replay()
-        else:
-            self.body(batches)
+            return
+        if self.replay is None:
+            self._capture(batches)
+        for static, batch in zip(self.static, batches, strict=True):
+            for key, value in batch.items():
+                static[key].copy_(value)
+        self.replay()
+
+    @contextlib.contextmanager
+    def _syncs_refused(self):
+        """Run eagerly, but fail at the first operation that would wait for the host (which
+        would break the capture) with an error that names it."""
+        if self.device.type != "cuda":
+            yield
+            return
+        previous = torch.cuda.get_sync_debug_mode()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            yield
+        except RuntimeError as e:
+            raise GanforgeError(f"--cuda-graphs: this training step waits for the host "
+                                f"({_first_line(e)}), so it cannot be captured; run without "
+                                "--cuda-graphs") from e
+        finally:
+            torch.cuda.set_sync_debug_mode(previous)
 
     def _on_side_stream(self, batches: Batches) -> None:
         if self.stream is None:
@@ -94,21 +117,16 @@ class GraphedStep:
             self.body(batches)
         current.wait_stream(self.stream)
 
-    def _capture(self, batches: Batches) -> bool:
-        """Record the step into static inputs; False, with a warning, if it cannot be."""
+    def _capture(self, batches: Batches) -> None:
+        """Record the step into static inputs, or stop the run with the reason."""
         self.static = [{k: v.clone() for k, v in batch.items()} for batch in batches]
         try:
             self.replay = self._record(self.static)
         except RuntimeError as e:
-            first_line = (str(e).strip() or type(e).__name__).splitlines()[0]
-            self.failed = first_line
-            self.static = None
-            warnings.warn(f"the training step could not be captured in a CUDA graph "
-                          f"({first_line}); training goes on without graphs", stacklevel=3)
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
-            return False
-        return True
+            # CUDA's end-of-capture error hides the operation that failed: it is the context.
+            raise GanforgeError(f"--cuda-graphs: the training step could not be captured "
+                                f"({_first_line(e.__context__ or e)}); run without "
+                                "--cuda-graphs") from e
 
     def _record(self, static: Batches) -> Callable[[], None]:
         """Capture ``body(static)`` (recorded only: nothing runs until a replay)."""
@@ -117,3 +135,7 @@ class GraphedStep:
         with torch.cuda.graph(graph, stream=self.stream):
             self.body(static)
         return graph.replay
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip() or type(error).__name__).splitlines()[0]

@@ -331,6 +331,10 @@ class Trainer:
             if key in self._sums:
                 self._sums[key].add_(value)
             else:  # the first step; a key's sum is zeroed, never dropped, at each flush
+                if self.device.type == "cuda" and torch.cuda.is_current_stream_capturing():
+                    # A capture would record this as an overwrite, replayed as one.
+                    raise GanforgeError(f"log value {key!r} first appeared in a captured step; "
+                                        "a method must log the same values every step")
                 self._sums[key] = value.clone()
         for key in ("d_loss", "g_loss"):
             if key in logs:

@@ -5,7 +5,8 @@ For each seed: ``ganforge``'s ``ssgan`` (Salimans et al. 2016) trains for ``--ep
 over the 60,000 training images (every one used unlabelled; ``--labels-per-class`` of each class
 labelled, chosen by the seed), and D's argmax over its 10 class logits is scored on the 10,000
 test images after every epoch. The baseline trains the same network (noise layers, weight norm,
-data-dependent init, Adam 3e-3) on the same labelled images only, for as many updates.
+data-dependent init, Adam 3e-3 with the same epsilon) on the same labelled images only, for as
+many updates (or ``--baseline-steps``).
 
     python benchmarks/semi_supervised.py --seeds 0 1 2 --epochs 10 --root runs/ssgan
 """
@@ -76,7 +77,8 @@ def run_supervised_only(trainer, args, test) -> float:
     torch.manual_seed(trainer.cfg.seed)  # the same initial weights as the ssgan run's
     method = METHODS.get("ssgan")(trainer.cfg, trainer.spec).to(trainer.device)
     method.bind_data(trainer.data)
-    optimizer = torch.optim.Adam(method.D.parameters(), lr=trainer.cfg.lr, betas=(0.5, 0.999))
+    optimizer = torch.optim.Adam([p for p in method.D.parameters() if p.requires_grad],
+                                 lr=trainer.cfg.lr, betas=(0.5, 0.999), eps=trainer.cfg.adam_eps)
     method.train()
     for _ in range(args.baseline_steps or trainer.step):
         images, labels = method.labelled_batch(trainer.cfg.batch_size)

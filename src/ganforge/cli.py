@@ -57,6 +57,9 @@ def _add_train(sub) -> None:
     p.add_argument("--lr-d", type=float, default=S, help="D's learning rate (default: --lr)")
     p.add_argument("--beta1", type=float, default=S, help=f"Adam beta1 (default: {_D.beta1})")
     p.add_argument("--beta2", type=float, default=S, help=f"Adam beta2 (default: {_D.beta2})")
+    p.add_argument("--adam-eps", type=float, default=S,
+                   help=f"Adam epsilon (default: {_D.adam_eps}; ssgan: 1e-4, as the released "
+                   "Improved-GAN code's Adam behaves)")
     p.add_argument("--lr-decay-from", type=float, default=S, metavar="FRACTION",
                    help="decay both learning rates linearly to 0 from this fraction of training "
                    "on, e.g. 0.5 as CycleGAN (default: constant)")

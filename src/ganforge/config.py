@@ -46,6 +46,10 @@ class TrainConfig:
     lr_d: float | None = None
     beta1: float = 0.5
     beta2: float = 0.999
+    # Adam's epsilon, added to the root of the second moment. Improved GAN's Theano Adam adds
+    # 1e-8 under the root instead, i.e. about 1e-4 here: it damps the steps of weights whose
+    # gradients are tiny, which PyTorch's 1e-8 moves by about the learning rate every step.
+    adam_eps: float = 1e-8
     # From this fraction of training on, both learning rates fall linearly to 0 at the last step
     # (CycleGAN: 0.5, i.e. 100 epochs constant then 100 decaying). None: constant.
     lr_decay_from: float | None = None
@@ -191,7 +195,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
                             "give --steps instead of --epochs")
     if cfg.steps is not None and cfg.epochs is not None:
         raise GanforgeError("give --steps or --epochs, not both")
-    for name in ("lr", "lr_g", "lr_d"):
+    for name in ("lr", "lr_g", "lr_d", "adam_eps"):
         value = getattr(cfg, name)
         if value is not None and not value > 0:
             raise GanforgeError(f"--{name.replace('_', '-')} must be positive, got {value}")

@@ -158,3 +158,16 @@ def test_improved_gan_d_weights_start_as_in_the_released_code():
     assert torch.allclose(first.weight.detach().norm(dim=1),
                           first.parametrizations.weight.original0.squeeze(1))
     assert D.body[0].std == 0.6  # the paper's 0.3 on [0, 1] pixels, on ganforge's [-1, 1]
+
+
+def test_adam_epsilon_is_the_released_codes_and_refused_when_not_positive(tmp_path, digits):
+    """Theano's sqrt(v + 1e-8) damps tiny-gradient weights about as PyTorch's eps 1e-4 does."""
+    trainer = Trainer(ssgan_config(tmp_path), dataset=digits)
+    assert {g["eps"] for o in trainer.optimizers.values() for g in o.param_groups} == {1e-4}
+    dcgan = Trainer(ssgan_config(tmp_path, out=str(tmp_path / "d")).replace(method="dcgan",
+                    arch="dcgan", lr=2e-4, adam_eps=1e-8, extra={}), dataset=digits)
+    assert dcgan.optimizers["D"].param_groups[0]["eps"] == 1e-8
+    from ganforge.config import validate
+
+    with pytest.raises(GanforgeError, match="--adam-eps must be positive"):
+        validate(ssgan_config(tmp_path, adam_eps=0.0))

@@ -56,8 +56,11 @@ class SemiSupervisedGAN(GAN):
     matching for G; the paper's MNIST networks and optimiser (Adam 3e-3, beta1 0.5, batch 100).
     """
 
+    # adam_eps: the released code's Adam divides by sqrt(v + 1e-8), not sqrt(v) + 1e-8; with
+    # PyTorch's 1e-8 the weight-normalised directions, whose gradients are tiny, moved by about
+    # the learning rate every step and D's features blew up every few thousand steps.
     defaults = {"arch": "improved-gan", "feature_matching": True, "lr": 3e-3, "beta1": 0.5,
-                "batch_size": 100}
+                "batch_size": 100, "adam_eps": 1e-4}
     options = (
         Option("labels_per_class", 10, "labelled training examples per class", int),
         Option("unlabelled_weight", 0.5, "weight of the unsupervised (real/fake) part of D's "

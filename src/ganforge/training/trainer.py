@@ -88,14 +88,16 @@ def make_optimizer(cfg: TrainConfig, group: str, modules, device: torch.device,
     lr = cfg.g_lr if group == "G" else cfg.d_lr
     if capturable:
         return torch.optim.Adam(params, lr=torch.tensor(lr, device=device),
-                                betas=(cfg.beta1, cfg.beta2), fused=True, capturable=True)
+                                betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps, fused=True,
+                                capturable=True)
     if cfg.optimizer == "adam":
         # Fused Adam updates all parameters in one kernel, on GPUs and CPUs alike. On a CPU the
         # default per-parameter loop took a quarter of the MLP GAN's step (fused: 1.3x faster
         # steps there, benchmarks/README.md); it rounds a little differently (~1e-8 in the
         # weights over 200 steps).
         fused = {"fused": True} if device.type in ("cuda", "cpu") else {}
-        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), **fused)
+        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps,
+                                **fused)
     if cfg.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     return torch.optim.SGD(params, lr=lr, momentum=cfg.beta1)

@@ -225,6 +225,8 @@ class Trainer:
             evaluation = PointEvaluation if self.spec.kind == "points" else PeriodicEvaluation
             self.evaluation = evaluation(cfg, dataset, self.device)
         self._log: RunLog | None = None
+        self._sums: dict[str, torch.Tensor] = {}
+        self._finite = torch.ones((), dtype=torch.bool, device=self.device)
         self._reset_log_sums()
 
     def _total_steps(self, data: TrainingData) -> int:
@@ -317,9 +319,6 @@ class Trainer:
 
     def _reset_log_sums(self) -> None:
         # Zeroed in place, not replaced: a captured step adds into these very tensors.
-        if getattr(self, "_sums", None) is None:
-            self._sums: dict[str, torch.Tensor] = {}
-            self._finite = torch.ones((), dtype=torch.bool, device=self.device)
         for total in self._sums.values():
             total.zero_()
         self._finite.fill_(True)

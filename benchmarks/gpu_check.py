@@ -129,7 +129,6 @@ def quality(data_dir: str, steps: int, out: Path, log) -> dict:
     from ganforge.config import with_method_defaults
     from ganforge.metrics.evaluate import Evaluator
     from ganforge.metrics.sources import load_source
-    from ganforge.training import Trainer
 
     evaluator = Evaluator("mnist-fid", device=torch.device("cuda"))
     real = load_source("mnist:test", 10_000, data_dir=data_dir, image_size=28)
@@ -140,31 +139,33 @@ def quality(data_dir: str, steps: int, out: Path, log) -> dict:
         cfg = with_method_defaults("dcgan", dataset="mnist", data_dir=data_dir, device="cuda",
                                    steps=steps, cuda_graphs=graphs, out=str(run),
                                    sample_every=10**9, checkpoint_every=10**9)
-        start = time.perf_counter()
-        Trainer(cfg).fit()
-        seconds = time.perf_counter() - start
-        fid = mnist_fid_of(run, evaluator, real, out, f"dcgan_{name}_samples.png")
+        fid, seconds = train_and_score(cfg, evaluator, real, out / f"dcgan_{name}_samples.png")
         figures[name] = {"mnist_fid": fid, "seconds": seconds}
         log(f"dcgan {steps} steps {name}: MNIST-FID {fid:.1f} ({seconds:.0f} s)")
     return figures
 
 
-def mnist_fid_of(run: Path, evaluator, real, out: Path, picture: str) -> float:
+def train_and_score(cfg, evaluator, real, picture: Path) -> tuple[float, float]:
+    """Train ``cfg``'s run; (MNIST-FID of 5,000 of its samples, training seconds), with a
+    sample grid written to ``picture``."""
     import ganforge
     from ganforge.metrics.sources import load_source
+    from ganforge.training import Trainer
 
-    fake = load_source(str(run), 5_000, seed=0, device="cuda")
+    start = time.perf_counter()
+    Trainer(cfg).fit()
+    seconds = time.perf_counter() - start
+    fake = load_source(cfg.out, 5_000, seed=0, device="cuda")
     fid = evaluator(fake.images, real.images, real.id)["mnist_fid"]
-    ganforge.load(run, device="cuda").save_grid(out / picture, n=64, seed=0)
-    (run / "checkpoint.safetensors").unlink()  # not wanted back from the GPU machine
-    return fid
+    ganforge.load(cfg.out, device="cuda").save_grid(picture, n=64, seed=0)
+    (Path(cfg.out) / "checkpoint.safetensors").unlink()  # not wanted back from the GPU machine
+    return fid, seconds
 
 
 def batch_sweep(data_dir: str, images: int, out: Path, log) -> list[dict]:
     from ganforge.config import with_method_defaults
     from ganforge.metrics.evaluate import Evaluator
     from ganforge.metrics.sources import load_source
-    from ganforge.training import Trainer
 
     evaluator = Evaluator("mnist-fid", device=torch.device("cuda"))
     real = load_source("mnist:test", 10_000, data_dir=data_dir, image_size=28)
@@ -178,10 +179,8 @@ def batch_sweep(data_dir: str, images: int, out: Path, log) -> list[dict]:
                                        steps=max(1, images // batch), cuda_graphs=True,
                                        ema=0.5 ** (batch / 10_000), out=str(run),
                                        sample_every=10**9, checkpoint_every=10**9)
-            start = time.perf_counter()
-            Trainer(cfg).fit()
-            seconds = time.perf_counter() - start
-            fid = mnist_fid_of(run, evaluator, real, out, f"sweep_{batch}_{rule}.png")
+            fid, seconds = train_and_score(cfg, evaluator, real,
+                                           out / f"sweep_{batch}_{rule}.png")
             rows.append({"batch": batch, "lr_rule": rule, "lr": lr, "steps": cfg.steps,
                          "ema": cfg.ema, "mnist_fid": fid, "seconds": seconds})
             log(json.dumps(rows[-1]))

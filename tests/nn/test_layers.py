@@ -64,9 +64,11 @@ def minibatch_features_by_hand(x, T, B, C):
     return o / (len(x) - 1)
 
 
-def test_minibatch_discrimination_matches_its_definition():
+@pytest.mark.parametrize("twice_differentiable", [False, True])
+def test_minibatch_discrimination_matches_its_definition(twice_differentiable):
     torch.manual_seed(0)
-    layer = MinibatchDiscrimination(4, num_kernels=3, kernel_dim=2)
+    layer = MinibatchDiscrimination(4, num_kernels=3, kernel_dim=2,
+                                    twice_differentiable=twice_differentiable)
     x = torch.randn(5, 4)
     out = layer(x)
     assert layer.out_features == 7 and out.shape == (5, 7)
@@ -90,6 +92,24 @@ def test_minibatch_discrimination_sees_the_rest_of_the_batch():
     assert layer.T.grad is not None and torch.isfinite(layer.T.grad).all()
     with pytest.raises(GanforgeError, match="flatten"):
         layer(torch.randn(4, 2, 3))
+
+
+def test_minibatch_discrimination_has_a_second_derivative(monkeypatch):
+    """Gradient penalties differentiate D's input gradient again; torch.cdist cannot be
+    differentiated twice before torch 2.13, so the layer must not lean on it."""
+
+    def no_cdist(*args, **kwargs):
+        raise RuntimeError("the derivative for '_cdist_backward' is not implemented")
+
+    monkeypatch.setattr(torch, "cdist", no_cdist)
+    torch.manual_seed(0)
+    layer = MinibatchDiscrimination(4, num_kernels=3, kernel_dim=2,
+                                    twice_differentiable=True).double()
+    x = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(lambda v: layer(v)[:, 4:], (x,))
+    grad, = torch.autograd.grad(layer(x).sum(), x, create_graph=True)
+    grad.square().sum().backward()
+    assert layer.T.grad is not None and layer.T.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize("shape", [(16, 5), (16, 5, 3, 3)])

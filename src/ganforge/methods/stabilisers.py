@@ -49,7 +49,9 @@ def stabilise_discriminator(D: nn.Module, cfg: TrainConfig) -> nn.Module:
     elif cfg.d_norm == "layer":
         replace_batch_norm(D, _layer_norm)
     if cfg.minibatch_kernels:
-        layer = MinibatchDiscrimination(D.feature_dim, cfg.minibatch_kernels)
+        penalised = cfg.gp_weight is not None or cfg.r1_weight is not None
+        layer = MinibatchDiscrimination(D.feature_dim, cfg.minibatch_kernels,
+                                        twice_differentiable=penalised)
         D.head = nn.Sequential(layer, nn.Linear(layer.out_features, 1))
     if cfg.d_norm == "spectral":
         spectral_norm_all(D)

@@ -54,15 +54,19 @@ class MinibatchDiscrimination(nn.Module):
     x [N, A] is projected through a tensor T [A, B, C] to M_i [B, C]; for each of the B kernels
     c_b(x_i, x_j) = exp(-||M_i,b - M_j,b||_1) and o(x_i)_b = sum_{j != i} c_b(x_i, x_j) / (N - 1).
     The output is [x, o(x)] of width ``out_features`` = A + B. Place it on D's flat features,
-    before the final linear layer.
+    before the final linear layer; pass ``twice_differentiable=True`` under a gradient penalty.
 
     The paper sums over the batch; we average, so o lies in [0, 1] whatever the batch size. With
     the sum, a freshly initialised generator's batch of 256 near-identical points scores 255 on
     every kernel against ~32 for real data on 8 modes, and D saturates before G can learn.
     """
 
-    def __init__(self, in_features: int, num_kernels: int = 50, kernel_dim: int = 5) -> None:
+    def __init__(self, in_features: int, num_kernels: int = 50, kernel_dim: int = 5,
+                 twice_differentiable: bool = False) -> None:
         super().__init__()
+        # Gradient penalties differentiate D's input gradient again. torch.cdist, 2.5-6x faster
+        # on the CPU, has no double backward before torch 2.13; the written-out distances do.
+        self.twice_differentiable = twice_differentiable
         self.in_features, self.num_kernels, self.kernel_dim = in_features, num_kernels, kernel_dim
         self.out_features = in_features + num_kernels
         # Small, so that early distances are small and exp(-distance) still carries signal.
@@ -74,11 +78,16 @@ class MinibatchDiscrimination(nn.Module):
                 f"MinibatchDiscrimination expects [N, {self.in_features}] features, got "
                 f"{tuple(x.shape)}; flatten D's features first"
             )
-        m = (x @ self.T).view(len(x), self.num_kernels, self.kernel_dim).transpose(0, 1)
-        distances = torch.cdist(m, m, p=1)  # [B, N, N], L1 between rows of M per kernel
+        m = (x @ self.T).view(len(x), self.num_kernels, self.kernel_dim)
+        # distances [N, N, B]: L1 between rows of M, per kernel
+        if self.twice_differentiable:
+            distances = (m.unsqueeze(1) - m.unsqueeze(0)).abs().sum(3)
+        else:
+            mt = m.transpose(0, 1)
+            distances = torch.cdist(mt, mt, p=1).permute(1, 2, 0)
         # exp(-0) = 1 is each example against itself.
-        o = (torch.exp(-distances).sum(2) - 1) / max(len(x) - 1, 1)
-        return torch.cat([x, o.t()], dim=1)
+        o = (torch.exp(-distances).sum(1) - 1) / max(len(x) - 1, 1)
+        return torch.cat([x, o], dim=1)
 
 
 class VirtualBatchNorm(nn.Module):

@@ -13,7 +13,7 @@ def run(capsys, *argv):
     "argv,message",
     [
         (["train", "--method", "nope"], "unknown method 'nope'; choose one of: acgan, bigan, "
-                                        "cgan, cyclegan, dcgan, discogan"),
+                                        "cc-lapgan, cgan, cyclegan, dcgan"),
         (["train", "--dataset", "nope"], "cyclegan-maps, digits, digits2mnist, "
                                          "edges2handbags"),
         (["train", "--device", "tpu"], "unknown device 'tpu'; choose one of: auto, cpu, cuda"),
@@ -40,7 +40,7 @@ def test_help_lists_choices_and_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     out = capsys.readouterr().out
-    for text in ["acgan, bigan, cgan, cyclegan, dcgan", "digits", "folder:PATH",
+    for text in ["acgan, bigan, cc-lapgan, cgan, cyclegan", "digits", "folder:PATH",
                  "(default: 64)", "--d-steps",
                  "--resume", "auto, cpu, cuda"]:
         assert text in out

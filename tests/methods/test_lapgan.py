@@ -108,8 +108,9 @@ def test_each_level_plays_on_the_real_pyramid(tmp_path):
     real = torch.rand(4, 3, 32, 32) * 2 - 1
     games = method.games(real)
     pyramid = laplacian_pyramid(real, 3)
-    for (k, (level, low), real_k, fake_k), target in zip(games, pyramid, strict=True):
+    for (k, (level, low, classes), real_k, fake_k), target in zip(games, pyramid, strict=True):
         size = method.sizes[k]
+        assert classes is None
         assert level == k and real_k.shape == fake_k.shape == (4, 3, size, size)
         if low is None:  # the coarsest level: an ordinary GAN on the small image
             assert torch.equal(real_k, target)
@@ -211,3 +212,48 @@ def test_latent_grid_is_refused_for_a_pyramid_with_noise_per_level(tmp_path, dig
     with pytest.raises(GanforgeError, match="takes 4 noise values per sample .latent_dim 2, "
                                             "with its other noise"):
         model.latent_grid(3)
+
+
+# ---- the class-conditional LAPGAN -------------------------------------------------------------
+
+def test_class_conditional_levels_see_the_class(tmp_path):
+    cfg = tiny_config("cc-lapgan", tmp_path)
+    method = METHODS.get("cc-lapgan")(cfg, DataSpec(img_channels=1, img_size=28, num_classes=10))
+    n, d = 4, cfg.latent_dim
+    z, low = torch.randn(n, d), torch.randn(n, 1, 28, 28)
+    G_k, D_k = method.G.residual[0].eval(), method.D[0].eval()
+    threes, sevens = torch.full((n,), 3), torch.full((n,), 7)
+    assert not torch.allclose(G_k(z, low, threes), G_k(z, low, sevens))
+    assert not torch.allclose(D_k(low, low, threes), D_k(low, low, sevens))
+    coarse = method.G.coarse.eval()
+    assert not torch.allclose(coarse(z, threes), coarse(z, sevens))
+    # Each level's game carries the real images' classes, and D's condition with them.
+    y = torch.tensor([0, 1, 2, 3])
+    for k, (level, _, classes), _, fake in method.games(torch.rand(n, 1, 28, 28) * 2 - 1, y):
+        assert level == k and torch.equal(classes, y) and fake.shape[0] == n
+    with pytest.raises(GanforgeError, match="class-conditional: give the classes"):
+        method.G(method.sample_latent(n))
+    with pytest.raises(GanforgeError, match="needs a labelled data set"):
+        METHODS.get("cc-lapgan")(cfg, DataSpec(img_channels=1, img_size=28))
+    plain = build(tmp_path)
+    with pytest.raises(GanforgeError, match="draws no classes .train cc-lapgan"):
+        plain.G(plain.sample_latent(n), y)
+
+
+def test_class_conditional_lapgan_trains_and_draws_chosen_classes(tmp_path, digits8):
+    run_dir = Trainer(tiny_config("cc-lapgan", tmp_path, image_size=8, steps=3, ema=0.9),
+                      dataset=digits8).fit()
+    rows = read_log(run_dir / "log.jsonl")
+    assert all(math.isfinite(r[k]) for r in rows for k in ("d_loss_8", "d_loss_4", "g_loss"))
+    model = ganforge.load(run_dir, device="cpu")
+    assert model.num_classes == 10
+    sevens = model.sample(5, seed=1, classes=7)
+    assert sevens.shape == (5, 1, 8, 8)
+    assert torch.equal(sevens, model.sample(5, seed=1, classes=7))
+    assert not torch.equal(sevens, model.sample(5, seed=1, classes=2))
+    grid = model.class_grid(per_class=3)
+    assert grid.dtype == torch.uint8 and grid.shape[0] in (1, 3)
+    stages = model.stage_picture(4)
+    assert stages.dtype == torch.uint8
+    with pytest.raises(GanforgeError, match="class 10 does not exist"):
+        model.sample(2, classes=10)

@@ -175,14 +175,36 @@ def test_progan_trains_at_28_px_from_7(tmp_path, fake28):
     assert trainer.samples(2).shape == (2, 1, 28, 28)
 
 
-def test_resume_mid_growth_equals_an_unbroken_run(tmp_path, digits):
-    # 16 px, 10 steps: phases of 2 steps; step 7 is half-way through the fade-in of 16 px.
+@pytest.mark.parametrize("restart", ["phase", "never"])
+def test_optimizers_restart_at_every_new_phase(restart, tmp_path, digits):
+    # 16 px, 10 steps: five phases of 2 steps, starting at steps 0, 2, 4, 6 and 8.
+    cfg = tiny_config("progan", tmp_path, steps=10, sample_every=100,
+                      extra={"optimizer_restart": restart})
+    trainer = Trainer(cfg, dataset=digits)
+    counts = []
+    for _ in range(10):
+        trainer.train_step()
+        # The largest count: a block left behind (an old fromRGB) is no longer stepped.
+        counts.append(max(int(s["step"]) for s in trainer.optimizers["D"].state.values()))
+    if restart == "phase":
+        assert counts == [1, 2] * 5
+    else:
+        assert counts == list(range(1, 11))
+    with pytest.raises(GanforgeError, match="optimizer-restart"):
+        Trainer(tiny_config("progan", tmp_path, extra={"optimizer_restart": "level"}),
+                dataset=digits)
+
+
+@pytest.mark.parametrize("until", [6, 7])
+def test_resume_mid_growth_equals_an_unbroken_run(until, tmp_path, digits):
+    # 16 px, 10 steps: phases of 2 steps; step 6 starts the fade-in of 16 px (the optimisers
+    # restart there), step 7 is half-way through it.
     fields = dict(steps=10, ema=0.9, sample_every=100, checkpoint_every=100)
     straight = Trainer(tiny_config("progan", tmp_path / "a", **fields), dataset=digits)
     straight.fit()
     first = Trainer(tiny_config("progan", tmp_path / "b", **fields), dataset=digits)
-    first.fit(until=7)
-    assert growth_phase(first.step, 10, levels=3) == (2, 0.5)
+    first.fit(until=until)
+    assert growth_phase(first.step, 10, levels=3) == (2, (until - 6) / 2)
     resumed = Trainer.resume(tmp_path / "b" / "progan", dataset=digits)
     resumed.fit()
     a, _ = straight.state_tensors_and_json()

@@ -201,6 +201,12 @@ class Method(nn.Module):
         the run's total: methods whose networks change as training goes on (progressive
         growing) derive their phase from it, so a resumed run is in the phase it left."""
 
+    def restarts_optimizers(self, step: int, total_steps: int) -> bool:
+        """Whether the optimisers start afresh at ``step``: their moments and step counts are
+        cleared before it (progressive growing's official code does so at every new phase).
+        A pure function of the step, so a resumed run restarts where the unbroken one did."""
+        return False
+
     def capture_blocker(self) -> str | None:
         """Why this method's training step cannot be captured in a CUDA graph (None: it can).
         A captured step replays the work of the step it was recorded at, so a method whose

@@ -19,8 +19,10 @@ from torch import nn
 
 from ganforge.errors import GanforgeError
 from ganforge.methods.base import DataSpec, Option, build_backbone, register_method
+from ganforge.methods.conditional import LabelConditioned
 from ganforge.methods.gan import GAN
 from ganforge.methods.stabilisers import stabilise_discriminator, stabilise_generator
+from ganforge.models.conditional import ConcatDiscriminator, ConditionedGenerator
 from ganforge.models.lapgan import (
     LaplacianPyramidGenerator,
     ResidualDiscriminator,
@@ -36,9 +38,11 @@ _UNUSED = {"feature_matching": False, "history_weight": None, "attention": None}
 
 _KINDS = {"points": "2-D points", "translation": "image pairs"}
 
-# A level's game: its index (finest first), D's condition (the level and l_k; None at the
-# coarsest level), the real image and the fake at that level.
-Game = tuple[int, tuple[int, torch.Tensor | None], torch.Tensor, torch.Tensor]
+# A level's game: its index (finest first), D's condition (the level, l_k and the classes; l_k
+# None at the coarsest level, the classes None unless class-conditional), the real image and the
+# fake at that level.
+Game = tuple[int, tuple[int, torch.Tensor | None, torch.Tensor | None], torch.Tensor,
+             torch.Tensor]
 
 
 @register_method("lapgan")
@@ -71,16 +75,25 @@ class LAPGAN(GAN):
         self.sizes = pyramid_sizes(spec.img_size, self.option("levels") or None)
         coarsest = self.sizes[-1]
         try:
-            G_coarse, D_coarse = build_backbone(cfg, dataclasses.replace(spec, img_size=coarsest))
+            G_coarse, D_coarse = self.coarse_networks(dataclasses.replace(spec, img_size=coarsest))
         except GanforgeError as e:
-            raise GanforgeError(f"lapgan's coarsest level is {coarsest}px: {e}") from None
-        channels, widths = spec.img_channels, self.level_widths()
-        residual_G = [stabilise_generator(ResidualGenerator(cfg.latent_dim, channels, s, w), cfg)
-                      for s, w in zip(self.sizes[:-1], widths, strict=True)]
-        residual_D = [stabilise_discriminator(ResidualDiscriminator(channels, s, w), cfg)
-                      for s, w in zip(self.sizes[:-1], widths, strict=True)]
+            raise GanforgeError(f"{cfg.method}'s coarsest level is {coarsest}px: {e}") from None
+        channels, widths, classes = spec.img_channels, self.level_widths(), self.classes_seen
+        residual_G = [stabilise_generator(
+            ResidualGenerator(cfg.latent_dim, channels, s, w, classes), cfg)
+            for s, w in zip(self.sizes[:-1], widths, strict=True)]
+        residual_D = [stabilise_discriminator(
+            ResidualDiscriminator(channels, s, w, classes), cfg)
+            for s, w in zip(self.sizes[:-1], widths, strict=True)]
         G = LaplacianPyramidGenerator(G_coarse, residual_G, self.sizes, cfg.latent_dim)
         return G, nn.ModuleList([*residual_D, D_coarse])
+
+    # Classes every level's G_k and D_k see (0: none); the class-conditional LAPGAN's count.
+    classes_seen = 0
+
+    def coarse_networks(self, spec: DataSpec) -> tuple[nn.Module, nn.Module]:
+        """G_K and D_K of the coarsest level: an ordinary GAN on the configured backbone."""
+        return build_backbone(self.cfg, spec)
 
     def level_widths(self) -> list[int]:
         """Channels of the residual levels' G_k and D_k, finest first: ``--width`` at the
@@ -98,35 +111,42 @@ class LAPGAN(GAN):
         draw = super().sample_latent
         return torch.cat([draw(n, generator) for _ in self.sizes], dim=1)
 
-    # ---- D_k: the condition is (level, l_k), l_k None at the coarsest level -------------------
+    # ---- D_k: the condition is (level, l_k, classes), l_k None at the coarsest level ----------
 
     def d_features(self, x: torch.Tensor, c) -> torch.Tensor:
-        k, low = c
-        return self.D[k].features(x) if low is None else self.D[k].features(x, low)
+        k, low, y = c
+        if low is not None:
+            return self.D[k].features(x, low, y)
+        return self.D[k].features(x) if y is None else self.D[k].features(x, y)
 
     def d_logits(self, h: torch.Tensor, c) -> torch.Tensor:
-        return self.D[c[0]].head(h).squeeze(1)
+        k, low, y = c
+        if low is not None:
+            return self.D[k].logits(h, low, y)
+        return self.D[k].head(h).squeeze(1) if y is None else self.D[k].logits(h, y)
 
     # ---- the levels' games ------------------------------------------------------------------
 
-    def games(self, real: torch.Tensor) -> list[Game]:
-        """Each level's game on this real batch, finest first: the real I_k and the fake
-        l_k + G_k(z_k, l_k) (G_K(z_K) at the coarsest level)."""
+    def games(self, real: torch.Tensor, y: torch.Tensor | None = None) -> list[Game]:
+        """Each level's game on this real batch (of classes ``y`` for the class-conditional
+        LAPGAN), finest first: the real I_k and the fake l_k + G_k(z_k, l_k) (G_K(z_K) at the
+        coarsest level). The fakes are drawn for the real images' classes, as each level's
+        l_k comes from a real image."""
         images = gaussian_pyramid(real, len(self.sizes))
         noise = self.sample_latent(len(real)).split(self.cfg.latent_dim, dim=1)[::-1]
         games = []
         for k, (real_k, z_k) in enumerate(zip(images, noise, strict=True)):
             if k == len(self.sizes) - 1:
-                low, fake = None, self.G.coarse(z_k)
+                low, fake = None, self.G.coarse_image(z_k, y)
             else:
                 low = upsample(images[k + 1], self.sizes[k])
-                fake = low + self.G.residual[k](z_k, low)
-            games.append((k, (k, low), real_k, fake))
+                fake = low + self.G.residual[k](z_k, low, y)
+            games.append((k, (k, low, y), real_k, fake))
         return games
 
     def d_loss(self, batch):
         with torch.no_grad():
-            games = self.games(batch["x"])
+            games = self.games(batch["x"], self.real_condition(batch))
         total, logs = 0.0, {}
         for k, c, real, fake in games:
             loss = self.adv_d(self.discriminate(real, c), self.discriminate(fake, c))
@@ -139,7 +159,7 @@ class LAPGAN(GAN):
 
     def g_loss(self, batch):
         total, logs = 0.0, {}
-        for k, c, real, fake in self.games(batch["x"]):
+        for k, c, real, fake in self.games(batch["x"], self.real_condition(batch)):
             real_logits = None
             if self.objective.g_needs_real:
                 with torch.no_grad():
@@ -160,8 +180,9 @@ class LAPGAN(GAN):
         h (0 is mid-grey) and their sum. Images are in [-1, 1] at the full size (coarse levels
         enlarged by repeating pixels), ready for ``ganforge.viz.annotate.labelled_grid``."""
         G = G or self.G
+        z = self.sample_latent(n, generator)  # then the classes: the order sample() draws in
         with eval_mode(G):
-            levels = G.levels(self.sample_latent(n, generator))
+            levels = G.levels(z, self.sample_condition(n, generator))
         full = self.spec.img_size
 
         def shown(x: torch.Tensor) -> torch.Tensor:
@@ -174,3 +195,26 @@ class LAPGAN(GAN):
                      (f"{size}px residual", shown(level["residual"])),
                      (f"{size}px result", shown(level["image"]))]
         return rows
+
+
+@register_method("cc-lapgan")
+class ClassConditionalLAPGAN(LabelConditioned, LAPGAN):
+    """Denton et al. 2015's class-conditional LAPGAN (their CIFAR-10 models, sec. 4): every G_k
+    and D_k also sees the class, as one more input plane made from the label by an embedding
+    (the paper's linear layer on the one-hot vector); the coarsest level is a cGAN on the
+    backbone (the label embedded beside z for G, as a plane beside the image for D). Training
+    draws each level's fake for the class of the real image its l_k comes from; sample grids
+    show the classes in order, one per column, and ``ganforge sample --classes`` /
+    ``--class-grid`` choose them."""
+
+    defaults = LAPGAN.defaults
+
+    @property
+    def classes_seen(self) -> int:
+        return self.num_classes
+
+    def coarse_networks(self, spec: DataSpec) -> tuple[nn.Module, nn.Module]:
+        G, D = build_backbone(self.cfg, spec, g_extra_inputs=self.num_classes,
+                              d_extra_channels=1)
+        return (ConditionedGenerator(G, self.label_encoder()),
+                ConcatDiscriminator(D, self.num_classes, spec.img_size))

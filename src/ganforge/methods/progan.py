@@ -50,10 +50,9 @@ class ProGAN(GAN):
     G and the minibatch standard deviation in D; WGAN-GP (lambda 10) plus the drift term
     (eps 0.001), Adam lr 1e-3 with betas (0, 0.99), one critic step, and an EMA of G
     for sampling (sec. A.1). Its own networks (:mod:`ganforge.models.progan`); ``--width``
-    scales their feature maps.
-
-    Unlike the paper's code, the optimisers keep their Adam moments when a new level starts
-    (the paper resets them); the blocks new to the game have none yet.
+    scales their feature maps. As in the official code (``reset_opt_for_new_lod``), Adam
+    starts afresh at every new phase: moments gathered at one resolution and blend would
+    steer the networks of the next.
     """
 
     # The EMA's decay is per step: the official code averages with a half-life of 10k images,
@@ -66,6 +65,9 @@ class ProGAN(GAN):
     options = (
         Option("phase_steps", 0, "steps of each growth phase (stable, fade-in, stable, ...); "
                "0 splits the run's steps evenly over the 2L-1 phases", int),
+        Option("optimizer_restart", "phase", "clear the optimisers' moments and step counts "
+               "at the start of every growth phase, as the official code does, or never",
+               choices=("phase", "never")),
         Option("drift", 0.001, "weight eps of the drift term eps * E[D(real)^2] that keeps the "
                "critic's scores near 0 (the paper's 0.001)", float),
     )
@@ -101,6 +103,16 @@ class ProGAN(GAN):
     def set_progress(self, step: int, total_steps: int) -> None:
         self.level, self.alpha = growth_phase(step, total_steps, self.levels,
                                               self.option("phase_steps"))
+
+    def restarts_optimizers(self, step: int, total_steps: int) -> bool:
+        if step == 0 or self.option("optimizer_restart") == "never":
+            return False
+
+        def phase(at: int) -> tuple[int, bool]:
+            level, alpha = growth_phase(at, total_steps, self.levels, self.option("phase_steps"))
+            return level, alpha < 1
+
+        return phase(step) != phase(step - 1)
 
     # ---- G: full-size images outside training, the level's resolution inside it ---------------
 

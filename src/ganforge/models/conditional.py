@@ -13,6 +13,13 @@ from torch import nn
 from ganforge.errors import GanforgeError
 
 
+def label_plane(embed: nn.Embedding, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The labels ``y`` as one image plane [N, 1, H, W] the size and dtype of ``like``:
+    ``embed`` holds an H*W plane per class (a linear layer on the one-hot label)."""
+    size = like.shape[-1]
+    return embed(y).view(len(y), 1, size, size).to(like.dtype)
+
+
 class ConditionedGenerator(nn.Module):
     """G(z, c) = backbone([z, encode(c)]): the backbone is built for latent_dim + code width.
 
@@ -41,8 +48,7 @@ class ConcatDiscriminator(nn.Module):
         self.feature_dim = backbone.feature_dim
 
     def features(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        plane = self.embed(y).view(len(y), 1, self.img_size, self.img_size).to(x.dtype)
-        return self.backbone.features(torch.cat([x, plane], dim=1))
+        return self.backbone.features(torch.cat([x, label_plane(self.embed, y, x)], dim=1))
 
     def logits(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.backbone.head(h).squeeze(1)

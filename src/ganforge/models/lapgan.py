@@ -4,7 +4,9 @@ discriminator of (l_k + h, l_k) pairs; the whole pyramid as one generator for sa
 3.2, fig. 1).
 
 The coarsest level is an ordinary GAN on the small image, built from any backbone of
-``ARCHITECTURES`` by the method.
+``ARCHITECTURES`` by the method. With ``num_classes`` every network also sees the class, as one
+more input plane (the paper's class-conditional CIFAR-10 models pass the one-hot label through
+a linear layer reshaped to a plane).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import GanforgeError
+from ganforge.models.conditional import ConditionedGenerator, label_plane
 from ganforge.nn import dcgan_init
 from ganforge.nn.pyramid import upsample
 
@@ -24,12 +27,13 @@ class ResidualGenerator(nn.Module):
     are signed and mostly near 0."""
 
     def __init__(self, z_dim: int = 100, img_channels: int = 1, img_size: int = 28,
-                 width: int = 64) -> None:
+                 width: int = 64, num_classes: int = 0) -> None:
         super().__init__()
         self.img_size = img_size
         self.noise = nn.Linear(z_dim, img_size * img_size)
+        self.label = nn.Embedding(num_classes, img_size * img_size) if num_classes else None
         self.net = nn.Sequential(
-            nn.Conv2d(img_channels + 1, width, 3, 1, 1, bias=False),
+            nn.Conv2d(img_channels + 1 + bool(num_classes), width, 3, 1, 1, bias=False),
             nn.BatchNorm2d(width),
             nn.ReLU(True),
             nn.Conv2d(width, width, 3, 1, 1, bias=False),
@@ -41,9 +45,11 @@ class ResidualGenerator(nn.Module):
         # Unit-variance noise plane at the start, as if drawn directly per pixel.
         nn.init.normal_(self.noise.weight, 0.0, z_dim ** -0.5)
 
-    def forward(self, z: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, low: torch.Tensor, y: torch.Tensor | None = None
+                ) -> torch.Tensor:
         plane = self.noise(z).view(len(z), 1, self.img_size, self.img_size)
-        return self.net(torch.cat([low, plane.to(low.dtype)], dim=1))
+        return self.net(torch.cat([low, plane.to(low.dtype), *with_label(self.label, y, low)],
+                                  dim=1))
 
 
 class ResidualDiscriminator(nn.Module):
@@ -52,13 +58,15 @@ class ResidualDiscriminator(nn.Module):
     convolutions (LeakyReLU 0.2, batch norm on the second), a linear logit. Has the ganforge D
     shape: ``features`` then ``head``."""
 
-    def __init__(self, img_channels: int = 1, img_size: int = 28, width: int = 64) -> None:
+    def __init__(self, img_channels: int = 1, img_size: int = 28, width: int = 64,
+                 num_classes: int = 0) -> None:
         super().__init__()
         if img_size < 4:
             raise GanforgeError(f"ResidualDiscriminator needs images of 4 px or more, got "
                                 f"{img_size}")
+        self.label = nn.Embedding(num_classes, img_size * img_size) if num_classes else None
         self.body = nn.Sequential(
-            nn.Conv2d(2 * img_channels, width, 4, 2, 1),
+            nn.Conv2d(2 * img_channels + bool(num_classes), width, 4, 2, 1),
             nn.LeakyReLU(0.2, True),
             nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),
             nn.BatchNorm2d(2 * width),
@@ -68,14 +76,32 @@ class ResidualDiscriminator(nn.Module):
         self.head = nn.Linear(self.feature_dim, 1)
         dcgan_init(self)
 
-    def features(self, x: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
-        return self.body(torch.cat([x, low], dim=1)).flatten(1)
+    def features(self, x: torch.Tensor, low: torch.Tensor, y: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+        return self.body(torch.cat([x, low, *with_label(self.label, y, x)], dim=1)).flatten(1)
 
-    def logits(self, h: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+    def logits(self, h: torch.Tensor, low: torch.Tensor, y: torch.Tensor | None = None
+               ) -> torch.Tensor:
         return self.head(h).squeeze(1)
 
-    def forward(self, x: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
-        return self.logits(self.features(x, low), low)
+    def forward(self, x: torch.Tensor, low: torch.Tensor, y: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        return self.logits(self.features(x, low, y), low, y)
+
+
+def with_label(embed: nn.Embedding | None, y: torch.Tensor | None,
+               like: torch.Tensor) -> list[torch.Tensor]:
+    """The class plane to stack beside a residual network's inputs: none for an unconditional
+    network, and a clear error when a class-conditional one is not given the class."""
+    check_classes(embed is not None, y)
+    return [] if embed is None else [label_plane(embed, y, like)]
+
+
+def check_classes(conditional: bool, y: torch.Tensor | None) -> None:
+    if conditional and y is None:
+        raise GanforgeError("this LAPGAN is class-conditional: give the classes to draw")
+    if y is not None and not conditional:
+        raise GanforgeError("this LAPGAN draws no classes (train cc-lapgan for that); drop them")
 
 
 class LaplacianPyramidGenerator(nn.Module):
@@ -103,24 +129,31 @@ class LaplacianPyramidGenerator(nn.Module):
     def latent_size(self) -> int:
         return len(self.sizes) * self.z_dim
 
-    def levels(self, z: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+    def coarse_image(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The coarsest level's image from its noise (and class)."""
+        check_classes(isinstance(self.coarse, ConditionedGenerator), y)
+        return self.coarse(z) if y is None else self.coarse(z, y)
+
+    def levels(self, z: torch.Tensor, y: torch.Tensor | None = None
+               ) -> list[dict[str, torch.Tensor]]:
         """Every level's pictures, coarsest first: {"image"} for the coarsest, then
-        {"low": u(I_{k+1}), "residual": h_k, "image": I_k} for each finer level."""
+        {"low": u(I_{k+1}), "residual": h_k, "image": I_k} for each finer level; ``y`` the
+        classes of a class-conditional pyramid."""
         if z.dim() != 2 or z.shape[1] != self.latent_size:
             raise GanforgeError(
                 f"LAPGAN's latent holds {self.z_dim} noise values for each of its "
                 f"{len(self.sizes)} levels, {self.latent_size} in all; got z of shape "
                 f"{list(z.shape)}")
         noise = z.split(self.z_dim, dim=1)
-        image = self.coarse(noise[0])
+        image = self.coarse_image(noise[0], y)
         out = [{"image": image}]
         for z_k, G_k, size in zip(noise[1:], reversed(self.residual), reversed(self.sizes[:-1]),
                                   strict=True):
             low = upsample(image, size)
-            residual = G_k(z_k, low)
+            residual = G_k(z_k, low, y)
             image = (low + residual).clamp(-1.0, 1.0)
             out.append({"low": low, "residual": residual, "image": image})
         return out
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.levels(z)[-1]["image"]
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.levels(z, y)[-1]["image"]

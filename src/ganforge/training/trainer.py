@@ -269,6 +269,9 @@ class Trainer:
         if self.cfg.lr_decay_from is not None:
             self._decay_learning_rates()
         self.method.set_progress(self.step, self.total_steps)
+        if self.method.restarts_optimizers(self.step, self.total_steps):
+            for optimizer in self.optimizers.values():
+                optimizer.state.clear()
         count = self.cfg.d_steps if "D" in self.optimizers else 1
         step_batches = [next(batches) for _ in range(count)]
         if self.graphed_step is not None:

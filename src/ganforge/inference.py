@@ -70,8 +70,8 @@ class Model:
                                 "--text CAPTION (text=... in Python)")
         if not hasattr(self.method, "condition_for"):
             raise GanforgeError(
-                f"choosing a class needs a conditional model (cgan, acgan, or infogan's "
-                f"categorical code); this run is {self.cfg.method}")
+                f"choosing a class needs a conditional model (cgan, acgan, cc-lapgan, or "
+                f"infogan's categorical code); this run is {self.cfg.method}")
         return self.method.condition_for(classes)
 
     def class_name(self, k: int) -> str:

@@ -227,10 +227,19 @@ def test_class_conditional_levels_see_the_class(tmp_path):
     assert not torch.allclose(D_k(low, low, threes), D_k(low, low, sevens))
     coarse = method.G.coarse.eval()
     assert not torch.allclose(coarse(z, threes), coarse(z, sevens))
-    # Each level's game carries the real images' classes, and D's condition with them.
-    y = torch.tensor([0, 1, 2, 3])
-    for k, (level, _, classes), _, fake in method.games(torch.rand(n, 1, 28, 28) * 2 - 1, y):
+    # Each level's game carries the real images' classes, D's condition and G's with them:
+    # the same noise draws other fakes for other classes.
+    y, real = torch.tensor([0, 1, 2, 3]), torch.rand(n, 1, 28, 28) * 2 - 1
+    method.eval()
+    torch.manual_seed(5)
+    games = method.games(real, y)
+    torch.manual_seed(5)
+    others = method.games(real, (y + 1) % 10)
+    torch.manual_seed(5)
+    same = method.games(real, y)
+    for (k, (level, _, classes), _, fake), other, again in zip(games, others, same, strict=True):
         assert level == k and torch.equal(classes, y) and fake.shape[0] == n
+        assert torch.equal(fake, again[3]) and not torch.allclose(fake, other[3])
     with pytest.raises(GanforgeError, match="class-conditional: give the classes"):
         method.G(method.sample_latent(n))
     with pytest.raises(GanforgeError, match="needs a labelled data set"):
@@ -251,9 +260,23 @@ def test_class_conditional_lapgan_trains_and_draws_chosen_classes(tmp_path, digi
     assert sevens.shape == (5, 1, 8, 8)
     assert torch.equal(sevens, model.sample(5, seed=1, classes=7))
     assert not torch.equal(sevens, model.sample(5, seed=1, classes=2))
-    grid = model.class_grid(per_class=3)
-    assert grid.dtype == torch.uint8 and grid.shape[0] in (1, 3)
-    stages = model.stage_picture(4)
-    assert stages.dtype == torch.uint8
+    grid, two = model.class_grid(per_class=3), model.class_grid(per_class=3, classes=[1, 2])
+    assert grid.dtype == torch.uint8 and grid.shape[1] > two.shape[1]  # 10 rows against 2
+    # The last stage row is the sample the same seed draws (classes drawn after the noise).
+    method = model.method
+    rows = method.stage_pictures(4, torch.Generator().manual_seed(3))
+    assert torch.equal(rows[-1][1], method.sample(4, torch.Generator().manual_seed(3)))
     with pytest.raises(GanforgeError, match="class 10 does not exist"):
         model.sample(2, classes=10)
+
+
+def test_spectral_norm_leaves_the_class_planes_alone(tmp_path):
+    from torch.nn.utils import parametrize
+
+    cfg = tiny_config("cc-lapgan", tmp_path, d_norm="spectral", loss="hinge")
+    method = METHODS.get("cc-lapgan")(cfg, DataSpec(img_channels=1, img_size=28, num_classes=10))
+    D_k = method.D[0]
+    assert parametrize.is_parametrized(D_k.body[0], "weight")
+    assert not parametrize.is_parametrized(D_k.label, "weight")
+    plane = D_k.label.plane(torch.arange(10), torch.zeros(1))
+    assert plane.std() > 0.5  # N(0, 1) entries, not divided by the table's norm (~30)

@@ -93,6 +93,7 @@ def test_minibatch_discrimination_vbn_and_attention_are_built_in(tmp_path, digit
                         attention=8)
     G, D = trainer.method.G, trainer.method.D
     assert isinstance(D.head[0], MinibatchDiscrimination)
+    assert not D.head[0].twice_differentiable  # no penalty: torch.cdist's faster path
     assert any(isinstance(m, VirtualBatchNorm) for m in G.modules())
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in G.modules())
     assert any(isinstance(m, SelfAttention2d) for m in G.modules())

@@ -42,6 +42,13 @@ def test_capture_blockers_name_the_reason(tmp_path, digits):
     progan = Trainer(config(tmp_path, "p", method="progan"), dataset=digits)
     assert "change with the training step" in capture_blocker(progan.cfg, progan.method, CUDA, 1)
 
+    class Restarting(type(dcgan.method)):
+        def restarts_optimizers(self, step, total_steps):
+            return step == 2
+
+    dcgan.method.__class__ = Restarting
+    assert "restarts its optimisers" in capture_blocker(dcgan.cfg, dcgan.method, CUDA, 1)
+
 
 def test_cuda_graphs_on_a_cpu_is_refused_in_one_line(tmp_path):
     with pytest.raises(GanforgeError, match="--cuda-graphs .* drop it"):

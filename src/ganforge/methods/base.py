@@ -213,6 +213,9 @@ class Method(nn.Module):
         step changes with host-side state must say so here."""
         if type(self).set_progress is not Method.set_progress:
             return f"{type(self).__name__}'s networks change with the training step"
+        if type(self).restarts_optimizers is not Method.restarts_optimizers:
+            # A replay keeps the captured optimiser state tensors; clearing them is not seen.
+            return f"{type(self).__name__} restarts its optimisers during training"
         return None
 
     def d_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Logs]:

@@ -62,11 +62,11 @@ class LAPGAN(GAN):
 
     def __init__(self, cfg, spec: DataSpec) -> None:
         if spec.kind != "image":
-            raise GanforgeError(f"lapgan builds a pyramid of images; {cfg.dataset} holds "
+            raise GanforgeError(f"{cfg.method} builds a pyramid of images; {cfg.dataset} holds "
                                 f"{_KINDS.get(spec.kind, spec.kind)}")
         for name, unused in _UNUSED.items():
             if getattr(cfg, name) != unused:
-                raise GanforgeError(f"--{name.replace('_', '-')} does not apply to lapgan: "
+                raise GanforgeError(f"--{name.replace('_', '-')} does not apply to {cfg.method}: "
                                     "it is not offered at every level of the pyramid")
         super().__init__(cfg, spec)
 

@@ -11,13 +11,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import GanforgeError
-
-
-def label_plane(embed: nn.Embedding, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """The labels ``y`` as one image plane [N, 1, H, W] the size and dtype of ``like``:
-    ``embed`` holds an H*W plane per class (a linear layer on the one-hot label)."""
-    size = like.shape[-1]
-    return embed(y).view(len(y), 1, size, size).to(like.dtype)
+from ganforge.nn.layers import LabelPlane
 
 
 class ConditionedGenerator(nn.Module):
@@ -44,11 +38,11 @@ class ConcatDiscriminator(nn.Module):
         super().__init__()
         self.backbone = backbone
         self.img_size = img_size
-        self.embed = nn.Embedding(num_classes, img_size * img_size)
+        self.embed = LabelPlane(num_classes, img_size)
         self.feature_dim = backbone.feature_dim
 
     def features(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.backbone.features(torch.cat([x, label_plane(self.embed, y, x)], dim=1))
+        return self.backbone.features(torch.cat([x, self.embed.plane(y, x)], dim=1))
 
     def logits(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.backbone.head(h).squeeze(1)

@@ -15,8 +15,9 @@ import torch
 from torch import nn
 
 from ganforge.errors import GanforgeError
-from ganforge.models.conditional import ConditionedGenerator, label_plane
+from ganforge.models.conditional import ConditionedGenerator
 from ganforge.nn import dcgan_init
+from ganforge.nn.layers import LabelPlane
 from ganforge.nn.pyramid import upsample
 
 
@@ -31,7 +32,7 @@ class ResidualGenerator(nn.Module):
         super().__init__()
         self.img_size = img_size
         self.noise = nn.Linear(z_dim, img_size * img_size)
-        self.label = nn.Embedding(num_classes, img_size * img_size) if num_classes else None
+        self.label = LabelPlane(num_classes, img_size) if num_classes else None
         self.net = nn.Sequential(
             nn.Conv2d(img_channels + 1 + bool(num_classes), width, 3, 1, 1, bias=False),
             nn.BatchNorm2d(width),
@@ -64,7 +65,7 @@ class ResidualDiscriminator(nn.Module):
         if img_size < 4:
             raise GanforgeError(f"ResidualDiscriminator needs images of 4 px or more, got "
                                 f"{img_size}")
-        self.label = nn.Embedding(num_classes, img_size * img_size) if num_classes else None
+        self.label = LabelPlane(num_classes, img_size) if num_classes else None
         self.body = nn.Sequential(
             nn.Conv2d(2 * img_channels + bool(num_classes), width, 4, 2, 1),
             nn.LeakyReLU(0.2, True),
@@ -89,12 +90,12 @@ class ResidualDiscriminator(nn.Module):
         return self.logits(self.features(x, low, y), low, y)
 
 
-def with_label(embed: nn.Embedding | None, y: torch.Tensor | None,
+def with_label(embed: LabelPlane | None, y: torch.Tensor | None,
                like: torch.Tensor) -> list[torch.Tensor]:
     """The class plane to stack beside a residual network's inputs: none for an unconditional
     network, and a clear error when a class-conditional one is not given the class."""
     check_classes(embed is not None, y)
-    return [] if embed is None else [label_plane(embed, y, like)]
+    return [] if embed is None else [embed.plane(y, like)]
 
 
 def check_classes(conditional: bool, y: torch.Tensor | None) -> None:

@@ -26,6 +26,23 @@ _WEIGHTED = (
 )
 
 
+class LabelPlane(nn.Embedding):
+    """Class labels as one image plane: each class embedded to ``size * size`` values (a
+    linear layer on the one-hot label), to be stacked beside an image as an extra channel.
+
+    :func:`spectral_norm_all` leaves it alone: the plane is an input to D, not part of D's map
+    of x, and dividing a [classes, size^2] table by its top singular value (~sqrt(size^2)) would
+    shrink the class signal ~30x at 28 px while bounding nothing."""
+
+    def __init__(self, num_classes: int, size: int) -> None:
+        super().__init__(num_classes, size * size)
+        self.size = size
+
+    def plane(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """[N, 1, size, size] planes of the labels ``y``, in the dtype of ``like``."""
+        return self(y).view(len(y), 1, self.size, self.size).to(like.dtype)
+
+
 def spectral_norm_all(module: nn.Module, n_power_iterations: int = 1) -> nn.Module:
     """Spectral normalisation (Miyato et al. 2018) of every linear, embedding and (transposed)
     convolution weight in ``module``, in place; returns ``module`` for chaining.
@@ -33,12 +50,13 @@ def spectral_norm_all(module: nn.Module, n_power_iterations: int = 1) -> nn.Modu
     Each weight is divided by its largest singular value, estimated by power iteration (one
     step per training-mode forward, as in the paper), which bounds each layer's Lipschitz
     constant by 1 without constraining the weights' other directions. Weights that are already
-    parametrised are left alone, so calling it twice is harmless.
+    parametrised are left alone, so calling it twice is harmless, and so are label planes.
     """
     for m in list(module.modules()):
         weight = getattr(m, "weight", None)
         if (
             isinstance(m, _WEIGHTED)
+            and not isinstance(m, LabelPlane)
             and isinstance(weight, nn.Parameter)
             and not parametrize.is_parametrized(m, "weight")
         ):
@@ -81,6 +99,8 @@ class MinibatchDiscrimination(nn.Module):
         m = (x @ self.T).view(len(x), self.num_kernels, self.kernel_dim)
         # distances [N, N, B]: L1 between rows of M, per kernel
         if self.twice_differentiable:
+            # Summed over N^2 * B * C values: in fp32 at least, as cdist under autocast.
+            m = m.to(torch.promote_types(m.dtype, torch.float32))
             distances = (m.unsqueeze(1) - m.unsqueeze(0)).abs().sum(3)
         else:
             mt = m.transpose(0, 1)

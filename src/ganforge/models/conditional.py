@@ -37,7 +37,6 @@ class ConcatDiscriminator(nn.Module):
     def __init__(self, backbone: nn.Module, num_classes: int, img_size: int) -> None:
         super().__init__()
         self.backbone = backbone
-        self.img_size = img_size
         self.embed = LabelPlane(num_classes, img_size)
         self.feature_dim = backbone.feature_dim
 

@@ -78,7 +78,7 @@ class LAPGAN(GAN):
             G_coarse, D_coarse = self.coarse_networks(dataclasses.replace(spec, img_size=coarsest))
         except GanforgeError as e:
             raise GanforgeError(f"{cfg.method}'s coarsest level is {coarsest}px: {e}") from None
-        channels, widths, classes = spec.img_channels, self.level_widths(), self.classes_seen
+        channels, widths, classes = spec.img_channels, self.level_widths(), self.num_classes
         residual_G = [stabilise_generator(
             ResidualGenerator(cfg.latent_dim, channels, s, w, classes), cfg)
             for s, w in zip(self.sizes[:-1], widths, strict=True)]
@@ -88,8 +88,9 @@ class LAPGAN(GAN):
         G = LaplacianPyramidGenerator(G_coarse, residual_G, self.sizes, cfg.latent_dim)
         return G, nn.ModuleList([*residual_D, D_coarse])
 
-    # Classes every level's G_k and D_k see (0: none); the class-conditional LAPGAN's count.
-    classes_seen = 0
+    # Classes every level's G_k and D_k see; 0, as for any unconditional generator, but the
+    # class-conditional LAPGAN's count (set from the data by LabelConditioned).
+    num_classes = 0
 
     def coarse_networks(self, spec: DataSpec) -> tuple[nn.Module, nn.Module]:
         """G_K and D_K of the coarsest level: an ordinary GAN on the configured backbone."""
@@ -208,10 +209,6 @@ class ClassConditionalLAPGAN(LabelConditioned, LAPGAN):
     ``--class-grid`` choose them."""
 
     defaults = LAPGAN.defaults
-
-    @property
-    def classes_seen(self) -> int:
-        return self.num_classes
 
     def coarse_networks(self, spec: DataSpec) -> tuple[nn.Module, nn.Module]:
         G, D = build_backbone(self.cfg, spec, g_extra_inputs=self.num_classes,

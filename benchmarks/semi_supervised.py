@@ -44,7 +44,9 @@ def run_ssgan(seed: int, args, test) -> dict:
                                sample_every=10**9, checkpoint_every=3000,
                                lr_decay_from=args.lr_decay_from,
                                extra={"labels_per_class": args.labels_per_class,
-                                      "classifier_decay": args.classifier_decay})
+                                      "classifier_decay": args.classifier_decay,
+                                      **({} if args.labels_seed is None
+                                         else {"labels_seed": args.labels_seed})})
     errors, start = [], time.perf_counter()
     if (out / "checkpoint.safetensors").exists():
         # A shorter run of this seed: train on from its last epoch to --epochs.
@@ -99,6 +101,9 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=float, default=10)
     p.add_argument("--labels-per-class", type=int, default=10)
+    p.add_argument("--labels-seed", type=int, default=None,
+                   help="seed of the labelled subset, the same for every --seeds run (default: "
+                        "each run's seed; the released code fixes it, --seed_data 1)")
     p.add_argument("--lr-decay-from", type=float, default=None,
                    help="fraction of training after which the learning rate falls linearly "
                         "to 0 (default: constant, as in the released code)")

@@ -154,11 +154,13 @@ def _add_method_options(p: argparse.ArgumentParser, methods) -> None:
             owners.setdefault(option.name, []).append(name)
             options.setdefault(option.name, option)
     for name, option in options.items():
-        choices = f"one of: {', '.join(map(str, option.choices))}; " if option.choices else ""
+        notes = [f"one of: {', '.join(map(str, option.choices))}"] if option.choices else []
+        if option.default is not None:  # a None default is described in the help itself
+            notes.append(f"default: {option.default}")
+        notes_text = f" ({'; '.join(notes)})" if notes else ""
         group.add_argument(option.flag, dest=OPTION_PREFIX + name, type=option.type,
                            default=argparse.SUPPRESS, metavar=name.split("_")[-1].upper(),
-                           help=f"[{', '.join(owners[name])}] {option.help} ({choices}"
-                           f"default: {option.default})")
+                           help=f"[{', '.join(owners[name])}] {option.help}{notes_text}")
 
 
 def _add_sample(sub) -> None:

@@ -32,6 +32,20 @@ def test_balanced_subset_is_balanced_and_deterministic():
         balanced_subset(torch.tensor([0, 0, 1, 1, 2, 2, 3]), 2)
 
 
+def test_labels_seed_fixes_the_labelled_subset_across_model_seeds(tmp_path, digits):
+    def labelled_images(seed, **extra):
+        cfg = ssgan_config(tmp_path, seed=seed, extra={"labels_per_class": 2, **extra})
+        return Trainer(cfg, dataset=digits).method.labelled_images.clone()
+
+    def subset(seed):
+        return digits.images[balanced_subset(digits.labels, 2, seed=seed)]
+
+    assert torch.equal(labelled_images(5), subset(5))  # default: the model's seed picks it
+    assert torch.equal(labelled_images(5, labels_seed=9), subset(9))
+    assert torch.equal(labelled_images(6, labels_seed=9), subset(9))
+    assert not torch.equal(subset(5), subset(9))
+
+
 def test_k_plus_one_loss_matches_its_formula(tmp_path, digits):
     trainer = Trainer(ssgan_config(tmp_path), dataset=digits)
     method = trainer.method

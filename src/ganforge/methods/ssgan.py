@@ -52,8 +52,9 @@ def with_class_outputs(D: nn.Module, num_classes: int) -> nn.Module:
 @register_method("ssgan")
 class SemiSupervisedGAN(GAN):
     """Salimans et al. 2016: K+1-class discriminator, ``--labels-per-class`` labelled examples
-    per class (chosen by the seed, balanced), every training image as unlabelled data, feature
-    matching for G; the paper's MNIST networks and optimiser (Adam 3e-3, beta1 0.5, batch 100).
+    per class (balanced, chosen by ``--labels-seed``, else the seed), every training image as
+    unlabelled data, feature matching for G; the paper's MNIST networks and optimiser (Adam
+    3e-3, beta1 0.5, batch 100).
     """
 
     # adam_eps: the released code's Adam divides by sqrt(v + 1e-8), not sqrt(v) + 1e-8; with
@@ -63,6 +64,9 @@ class SemiSupervisedGAN(GAN):
                 "batch_size": 100, "adam_eps": 1e-4}
     options = (
         Option("labels_per_class", 10, "labelled training examples per class", int),
+        Option("labels_seed", None, "seed that picks the labelled subset (default: --seed); "
+               "fix it to vary only the model's seed, as the released code's --seed_data does",
+               int),
         Option("unlabelled_weight", 0.5, "weight of the unsupervised (real/fake) part of D's "
                "loss against the supervised cross-entropy (0.5 in the released code)", float),
         Option("classifier_decay", 0.999, "decay of the moving average of D's weights that "
@@ -100,7 +104,9 @@ class SemiSupervisedGAN(GAN):
     def bind_data(self, data) -> None:
         if not isinstance(data, ImageDataset) or data.labels is None:
             raise GanforgeError("ssgan needs labelled images")
-        index = balanced_subset(data.labels, self.option("labels_per_class"), self.cfg.seed)
+        labels_seed = self.option("labels_seed")
+        index = balanced_subset(data.labels, self.option("labels_per_class"),
+                                self.cfg.seed if labels_seed is None else labels_seed)
         self.labelled_images.copy_(data.images[index])
         self.labelled_labels.copy_(data.labels[index])
         # The paper's data-dependent init of D's weight-normalised layers on 500 training

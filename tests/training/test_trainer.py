@@ -49,6 +49,25 @@ def test_resume_can_extend_the_run(tmp_path, digits):
     assert state["step"] == 5
 
 
+def test_a_run_keeps_its_method_options_when_their_defaults_change(tmp_path, digits,
+                                                                   monkeypatch):
+    from dataclasses import replace
+
+    from ganforge.methods import METHODS
+
+    infogan = METHODS.get("infogan")
+    Trainer(config(tmp_path, "o", method="infogan", steps=1), dataset=digits).fit()
+    written = json.loads((tmp_path / "o" / "config.json").read_text())["config"]["extra"]
+    assert written == {o.name: o.default for o in infogan.options}
+    monkeypatch.setattr(infogan, "options", tuple(
+        replace(o, default=2 * o.default) if o.name == "info_weight" else o
+        for o in infogan.options))
+    assert Trainer.resume(tmp_path / "o", steps=2, dataset=digits).method.option(
+        "info_weight") == written["info_weight"]
+    fresh = Trainer(config(tmp_path, "p", method="infogan", steps=1), dataset=digits)
+    assert fresh.method.option("info_weight") == 2 * written["info_weight"]
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, digits):
     trainer = Trainer(config(tmp_path, "nan", steps=20, log_every=5, checkpoint_every=5),
                       dataset=digits)

@@ -62,9 +62,16 @@ CONFIG_FILE = "config.json"
 
 
 def resolve(cfg: TrainConfig) -> TrainConfig:
-    """Fill fields left as None from the method's defaults (e.g. its backbone)."""
-    defaults = {**METHODS.get(cfg.method).defaults, **dataset_defaults(cfg.dataset)}
+    """Fill fields left as None from the method's defaults (e.g. its backbone), and the
+    method's options left unset from theirs."""
+    method = METHODS.get(cfg.method)
+    defaults = {**method.defaults, **dataset_defaults(cfg.dataset)}
     filled = {k: v for k, v in defaults.items() if getattr(cfg, k, None) is None}
+    # Written into the run's config.json, so a run resumed after a default changes goes on
+    # as it started (an older run, saved without them, takes today's defaults).
+    options = {o.name: o.default for o in method.options}
+    if options.keys() - cfg.extra.keys():
+        filled["extra"] = {**options, **cfg.extra}
     cfg = cfg.replace(**filled) if filled else cfg
     if cfg.eval_every is not None and cfg.eval_metrics is None:
         from ganforge.metrics.evaluate import default_metrics

@@ -114,17 +114,20 @@ class LAPGAN(GAN):
 
     # ---- D_k: the condition is (level, l_k, classes), l_k None at the coarsest level ----------
 
-    def d_features(self, x: torch.Tensor, c) -> torch.Tensor:
+    def _level(self, c) -> tuple[nn.Module, list[torch.Tensor]]:
+        """D_k and the inputs it is conditioned on besides the image: those of l_k and the
+        classes that are present (none for the unconditional coarsest level)."""
         k, low, y = c
-        if low is not None:
-            return self.D[k].features(x, low, y)
-        return self.D[k].features(x) if y is None else self.D[k].features(x, y)
+        return self.D[k], [t for t in (low, y) if t is not None]
+
+    def d_features(self, x: torch.Tensor, c) -> torch.Tensor:
+        D, condition = self._level(c)
+        return D.features(x, *condition)
 
     def d_logits(self, h: torch.Tensor, c) -> torch.Tensor:
-        k, low, y = c
-        if low is not None:
-            return self.D[k].logits(h, low, y)
-        return self.D[k].head(h).squeeze(1) if y is None else self.D[k].logits(h, y)
+        D, condition = self._level(c)
+        # the plain backbone of the unconditional coarsest level has a head, not logits()
+        return D.logits(h, *condition) if condition else D.head(h).squeeze(1)
 
     # ---- the levels' games ------------------------------------------------------------------
 

@@ -64,7 +64,7 @@ def capture_one(name: str, dataset: str, data_dir: str) -> dict:
             for _ in range(WARMUP_STEPS + 3):
                 trainer.train_step()
             row["logs"] = trainer.flush_logs()
-        row["captured"] = trainer.graphed_step is not None and trainer.graphed_step.captured
+        row["captured"] = trainer.replays_cuda_graph
         row["why_not"] = "; ".join(str(w.message) for w in caught) or None
         after = list(trainer.method.parameters())
         row["moved"] = any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))

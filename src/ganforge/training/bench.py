@@ -189,7 +189,7 @@ def bench_method(method: str, batch_size: int, *, dataset_name: str, dataset: Tr
     warm_seconds = time_steps(trainer, trainer.train_step, warm) if warm else 0.0
     if steps is None:
         steps = max(1, math.ceil(window_seconds / (warm_seconds / warm)))
-    captured = trainer.graphed_step is not None and trainer.graphed_step.captured
+    captured = trainer.replays_cuda_graph
     result = BenchResult(method, batch_size, str(device), precision, images_per_step(trainer),
                          flops, steps, warm, cuda_graph=captured)
     for _ in range(repeats):

@@ -246,6 +246,11 @@ class Trainer:
 
     # ---- one step ---------------------------------------------------------------------------
 
+    @property
+    def replays_cuda_graph(self) -> bool:
+        """Whether the training step is now replayed from a captured CUDA graph."""
+        return self.graphed_step is not None and self.graphed_step.captured
+
     def autocast(self):
         if self.cfg.precision == "fp32":
             return contextlib.nullcontext()

@@ -34,6 +34,9 @@ class GAN(Method):
     """
 
     defaults = {"arch": "mlp"}
+    # Feature matching's loss: the squared distance between the feature means (sec. 3.1), or
+    # with this set, its mean over the features (the released semi-supervised code's).
+    feature_matching_per_feature = False
 
     def __init__(self, cfg, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
@@ -107,7 +110,8 @@ class GAN(Method):
                 h_real = self.d_features(real, c_real)
         if self.cfg.feature_matching:
             # Salimans et al. 2016, sec. 3.1: match the mean of D's features on real data.
-            adversarial = (h_real.mean(0) - h.mean(0)).pow(2).sum()
+            gap = (h_real.mean(0) - h.mean(0)).pow(2)
+            adversarial = gap.mean() if self.feature_matching_per_feature else gap.sum()
         else:
             real_logits = (self.d_logits(h_real, c_real) if self.objective.g_needs_real
                            else None)

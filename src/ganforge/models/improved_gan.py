@@ -2,8 +2,8 @@
 
 After the released code (openai/improved-gan, ``train_mnist_feature_matching.py``):
 
-- G: z -> 500 -> 500 (batch norm, softplus) -> 784, weight-normalised output layer; tanh here,
-  where the paper has a sigmoid, because ganforge's images live in [-1, 1].
+- G: z -> 500 -> 500 (batch norm without gain, softplus) -> 784, weight-normalised output
+  layer; tanh here, where the paper has a sigmoid, because ganforge's images live in [-1, 1].
 - D: Gaussian noise on the input (std 0.3 on the paper's [0, 1] pixels, so 0.6 on ganforge's
   [-1, 1]), then weight-normalised ReLU layers of 1000, 500, 250, 250, 250 units, each followed
   by Gaussian noise (std 0.5), then a weight-normalised linear head. The hidden layers' gains
@@ -50,14 +50,30 @@ def weight_normed_linear(in_features: int, out_features: int) -> nn.Linear:
 
 
 class ImprovedGANGenerator(nn.Module):
+    """As the released code builds it: Glorot-uniform weights and zero biases (Lasagne's
+    defaults); batch norm with a bias but no gain (``nn.batch_norm(..., g=None)``, the gain here
+    frozen at 1); a weight-normalised output layer whose scale starts at 1 in the paper's sigmoid
+    units, i.e. 0.5 before ganforge's tanh (tanh(a / 2) = 2 sigmoid(a) - 1)."""
+
     def __init__(self, z_dim: int = 100, img_channels: int = 1, img_size: int = 28,
                  width: int = 500) -> None:
         super().__init__()
         self.img_shape = (img_channels, img_size, img_size)
+        hidden = [nn.Linear(z_dim, width), nn.Linear(width, width)]
+        out = nn.Linear(width, math.prod(self.img_shape))
+        for layer in (*hidden, out):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        norms = [nn.BatchNorm1d(width, eps=1e-6) for _ in hidden]
+        for norm in norms:
+            norm.weight.requires_grad_(False)
+        out = weight_norm(out)
+        with torch.no_grad():
+            out.parametrizations.weight.original0.fill_(0.5)
         self.net = nn.Sequential(
-            nn.Linear(z_dim, width), nn.BatchNorm1d(width), nn.Softplus(),
-            nn.Linear(width, width), nn.BatchNorm1d(width), nn.Softplus(),
-            weight_norm(nn.Linear(width, math.prod(self.img_shape))), nn.Tanh(),
+            hidden[0], norms[0], nn.Softplus(),
+            hidden[1], norms[1], nn.Softplus(),
+            out, nn.Tanh(),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -185,3 +185,36 @@ def test_adam_epsilon_is_the_released_codes_and_refused_when_not_positive(tmp_pa
 
     with pytest.raises(GanforgeError, match="--adam-eps must be positive"):
         validate(ssgan_config(tmp_path, adam_eps=0.0))
+
+
+def test_feature_matching_is_the_mean_over_features_as_in_the_released_code(tmp_path, digits):
+    trainer = Trainer(ssgan_config(tmp_path), dataset=digits)
+    method = trainer.method
+    batch = next(trainer.batcher)
+    torch.manual_seed(0)
+    loss, _ = method.g_loss(batch)
+    torch.manual_seed(0)
+    fake = method.generate(len(batch["x"]))
+    # D's noise drawn in g_loss's order: the fakes' features, then the real ones'
+    fake_features = method.D.features(fake)
+    gap = (method.D.features(batch["x"]).mean(0) - fake_features.mean(0)).pow(2)
+    assert not torch.allclose(loss, gap.sum())  # the squared distance (other methods) is 250x
+    torch.testing.assert_close(loss, gap.mean())
+
+
+def test_improved_gan_g_is_built_as_in_the_released_code(tmp_path, digits):
+    from ganforge.models.improved_gan import ImprovedGANGenerator
+
+    G = ImprovedGANGenerator()
+    norms = [m for m in G.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    out = G.net[6]
+    assert len(norms) == 2 and all(not n.weight.requires_grad for n in norms)  # g=None
+    assert all(n.bias.requires_grad for n in norms)
+    # scale 1 before the paper's sigmoid is 0.5 before tanh: tanh(a / 2) = 2 sigmoid(a) - 1
+    torch.testing.assert_close(out.weight.detach().norm(dim=1), torch.full((784,), 0.5))
+    bound = (6 / (500 + 784)) ** 0.5  # Glorot uniform
+    assert out.parametrizations.weight.original1.abs().max() <= bound
+    trainer = Trainer(ssgan_config(tmp_path, steps=2), dataset=digits)
+    trainer.fit()
+    assert all(not n.weight.requires_grad and torch.equal(n.weight, torch.ones_like(n.weight))
+               for n in trainer.method.G.modules() if isinstance(n, torch.nn.BatchNorm1d))

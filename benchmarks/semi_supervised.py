@@ -55,6 +55,8 @@ def run_ssgan(seed: int, args, test) -> dict:
         trainer = Trainer.resume(out, steps=round(args.epochs * per_epoch))
         previous = out.parent / f"errors-s{seed}.json"
         errors = json.loads(previous.read_text()) if previous.exists() else []
+        # an interrupted run scored epochs after its last checkpoint: they are trained again
+        errors = errors[: trainer.step // per_epoch]
     else:
         trainer = Trainer(cfg)
     per_epoch = len(trainer.batcher)

@@ -63,7 +63,8 @@ class SemiSupervisedGAN(GAN):
     defaults = {"arch": "improved-gan", "feature_matching": True, "lr": 3e-3, "beta1": 0.5,
                 "batch_size": 100, "adam_eps": 1e-4}
     # The released code's mean over D's 250 features, not their sum: under the epsilon above,
-    # G's gradients that much smaller (~1e-5 to 1e-4) make its steps several times shorter.
+    # G's gradients, 250x smaller (~1e-5 to 1e-4), make its steps several times shorter; with
+    # the sum, feature matching burst every few thousand steps (benchmarks/RESULTS.md).
     feature_matching_per_feature = True
     options = (
         Option("labels_per_class", 10, "labelled training examples per class", int),

@@ -46,6 +46,16 @@ def test_help_lists_choices_and_defaults(capsys):
         assert text in out
 
 
+def test_help_gives_each_method_its_own_default_of_a_shared_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    options = out[out.index("method options"):]
+    kl = options[options.index("--kl-weight WEIGHT"):options.index("--shared-blocks")]
+    assert "0.01 for unit" in kl and "1.0 for vae, vaegan" in kl
+    assert "vaegan: gamma" in options
+
+
 def test_dry_run_prints_resolved_config(capsys):
     code, out, _ = run(capsys, "train", "--method", "gan", "--dry-run")
     assert code == 0 and '"arch": "mlp"' in out

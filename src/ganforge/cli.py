@@ -147,20 +147,38 @@ OPTION_PREFIX = "option:"
 def _add_method_options(p: argparse.ArgumentParser, methods) -> None:
     """Each method's own options (Method.options) as flags, stored into TrainConfig.extra."""
     group = p.add_argument_group("method options (only the methods named take them)")
-    owners: dict[str, list[str]] = {}
-    options = {}
+    declared: dict[str, list[tuple[str, object]]] = {}
     for name, method in methods.items():
         for option in method.options:
-            owners.setdefault(option.name, []).append(name)
-            options.setdefault(option.name, option)
-    for name, option in options.items():
+            declared.setdefault(option.name, []).append((name, option))
+    for name, pairs in declared.items():
+        option = pairs[0][1]
+        # Methods share a flag but not always its meaning or default (--kl-weight is 0.01 in
+        # unit, 1 in vae): each distinct text and default is shown with the methods it belongs to.
+        helps = _by_value(pairs, lambda o: o.help)
+        help_text = (helps[0][1] if len(helps) == 1
+                     else "; ".join(f"{owners}: {text}" for owners, text in helps))
         notes = [f"one of: {', '.join(map(str, option.choices))}"] if option.choices else []
-        if option.default is not None:  # a None default is described in the help itself
-            notes.append(f"default: {option.default}")
+        defaults = _by_value(pairs, lambda o: o.default)
+        if len(defaults) == 1:
+            if option.default is not None:  # a None default is described in the help itself
+                notes.append(f"default: {option.default}")
+        else:
+            notes.append("default: " + ", ".join(f"{d} for {owners}" for owners, d in defaults
+                                                 if d is not None))
         notes_text = f" ({'; '.join(notes)})" if notes else ""
         group.add_argument(option.flag, dest=OPTION_PREFIX + name, type=option.type,
                            default=argparse.SUPPRESS, metavar=name.split("_")[-1].upper(),
-                           help=f"[{', '.join(owners[name])}] {option.help}{notes_text}")
+                           help=f"[{', '.join(m for m, _ in pairs)}] {help_text}{notes_text}")
+
+
+def _by_value(pairs, key) -> list[tuple[str, object]]:
+    """The distinct values of key(option), in first-declared order, each with its methods."""
+    groups: dict[str, tuple[list[str], object]] = {}
+    for method, option in pairs:
+        value = key(option)
+        groups.setdefault(repr(value), ([], value))[0].append(method)
+    return [(", ".join(methods), value) for methods, value in groups.values()]
 
 
 def _add_sample(sub) -> None:

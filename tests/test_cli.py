@@ -27,6 +27,7 @@ def run(capsys, *argv):
         (["train", "--dataset", "mnist", "--data-dir", "/nonexistent"],
          "data directory /nonexistent does not exist"),
         (["sample", "/nonexistent/run"], "run directory /nonexistent/run does not exist"),
+        (["sample", "pyproject.toml"], "pyproject.toml is a file; give the run directory that"),
     ],
 )
 def test_bad_input_gives_one_line_error(capsys, argv, message):

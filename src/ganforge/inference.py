@@ -23,6 +23,9 @@ from ganforge.viz.scatter import scatter_plot
 def read_run_config(run_dir: Path) -> dict:
     """config.json of a run, with ``config`` as a TrainConfig and ``data_spec`` as a DataSpec."""
     path = Path(run_dir) / CONFIG_FILE
+    if Path(run_dir).is_file():
+        raise GanforgeError(f"{run_dir} is a file; give the run directory that holds it "
+                            f"({Path(run_dir).parent})")
     if not Path(run_dir).is_dir():
         raise GanforgeError(f"run directory {run_dir} does not exist")
     if not path.exists():
@@ -297,8 +300,14 @@ class Model:
         spec = self.method.spec
         expected = (channels or spec.img_channels, spec.img_size, spec.img_size)
         if images.dim() != 4 or tuple(images.shape[1:]) != expected:
+            kind = {1: "grey-level", 3: "RGB"}.get(expected[0], f"{expected[0]}-channel")
+            wrong_channels = images.dim() == 4 and images.shape[1] != expected[0]
+            fixes = [f"give {kind} images"] if wrong_channels else []
+            if images.dim() != 4 or tuple(images.shape[2:]) != expected[1:]:
+                fixes.append(f"resize them to {spec.img_size}px")
+            fix = " and ".join(fixes)
             raise GanforgeError(f"{taker} takes images [N, {', '.join(map(str, expected))}], "
-                                f"got {list(images.shape)}; resize them to {spec.img_size}px")
+                                f"got {list(images.shape)}; {fix}")
         if images.dtype == torch.uint8:
             images = images.float() / 255
         return images.to(self.method.device).mul(2).sub(1)
@@ -316,19 +325,21 @@ class Model:
         return self.method.run_G(self.encode(images)).add(1.0).div_(2.0).clamp_(0.0, 1.0)
 
     def reconstruction_grid(self, images: torch.Tensor, per_row: int = 8) -> torch.Tensor:
-        """Pairs of rows: ``per_row`` inputs, then their reconstructions beneath them."""
+        """Pairs of rows: up to ``per_row`` inputs, then their reconstructions beneath them; a
+        last row that is not full is left blank at its end, so every image given is shown."""
         x = self._check_images(images).add(1).div(2)
+        if not len(x):
+            raise GanforgeError("give at least one image to reconstruct")
+        per_row = min(per_row, len(x))
+        blank = (-len(x)) % per_row
+        x = torch.cat([x, x.new_zeros(blank, *x.shape[1:])])
         recon = self.reconstruct(x)
-        rows, labels = [], []
-        for start in range(0, len(x), per_row):
-            chunk = slice(start, start + per_row)
-            if len(x[chunk]) < per_row:
-                break
-            rows += [x[chunk], recon[chunk]]
-            labels += ["data", "recon"]
-        if not rows:
-            raise GanforgeError(f"give at least {per_row} images to reconstruct")
-        return self._picture(torch.cat(rows), per_row, rows=labels, title="reconstructions")
+        x, recon = x.unflatten(0, (-1, per_row)), recon.unflatten(0, (-1, per_row))
+        if blank:
+            recon[-1, per_row - blank:] = 0
+        rows = torch.stack([x, recon], 1).flatten(0, 2)
+        labels = ["data", "recon"] * (len(rows) // (2 * per_row))
+        return self._picture(rows, per_row, rows=labels, title="reconstructions")
 
     # ---- translation runs ---------------------------------------------------------------------
 

@@ -65,20 +65,33 @@ def test_vae_pieces_against_their_formulas():
     assert a.grad.item() == pytest.approx(0.25) and scale_gradient(a, 0.25).item() == 2.0
 
 
-def test_vaegan_routes_the_feature_error_with_gamma_to_the_decoder_only(tmp_path, digits):
-    """The decoder's gradient of the reconstruction term is gamma times the encoder's share."""
-    cfg = ae_config(tmp_path, "vaegan", extra={"recon_weight": 0.1, "kl_weight": 1.0})
-    method = Trainer(cfg, dataset=digits).method
-    x = next(iter(Trainer(cfg.replace(out=str(tmp_path / "b")), dataset=digits).batcher))["x"]
-    z = torch.randn(16, 6, requires_grad=True)
-    recon = method.G(scale_gradient(z, 1 / 0.1))
-    (0.1 * recon.sum()).backward()
-    g_grad = z.grad.clone()
-    z.grad = None
-    method.G(z).sum().backward()
-    assert torch.allclose(g_grad, z.grad, rtol=1e-4)  # the encoder's path sees weight 1
-    loss, logs = method.g_loss({"x": x})
-    assert {"kl", "feature_recon"} <= set(logs) and torch.isfinite(loss)
+def test_vaegan_routes_each_term_to_the_network_the_paper_says(tmp_path, digits):
+    """Encoder: KL + L_llike; decoder: gamma L_llike + L_GAN; no GAN term reaches the encoder."""
+    gamma = 0.1
+    cfg = ae_config(tmp_path, "vaegan", extra={"recon_weight": gamma, "kl_weight": 1.0})
+    trainer = Trainer(cfg, dataset=digits)
+    method, x = trainer.method, next(iter(trainer.batcher))["x"]
+    E, G = list(method.E.parameters()), list(method.G.parameters())
+
+    def grads(loss, params):
+        return torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+
+    torch.manual_seed(0)
+    loss, _ = method.g_loss({"x": x})
+    got_E, got_G = grads(loss, E), grads(loss, G)
+    torch.manual_seed(0)
+    z, kl = method.draw_posterior(x)
+    h_real = method.d_features(x).detach()
+
+    def llike(recon):
+        return 0.5 * (method.d_features(recon) - h_real).pow(2).sum(1).mean()
+
+    fakes = torch.cat([method.G(z.detach()), method.generate(len(x))])
+    adversarial = method.objective.g(method.discriminate(fakes), None)
+    want_E = grads(kl + llike(method.G(z)), E)
+    want_G = grads(gamma * llike(method.G(z.detach())) + adversarial, G)
+    for got, want in [*zip(got_E, want_E, strict=True), *zip(got_G, want_G, strict=True)]:
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
 
 
 def test_bigan_encoder_and_generator_play_with_swapped_labels(tmp_path, digits):
@@ -118,6 +131,13 @@ def test_cli_reconstruct(tmp_path, digits, capsys):
     assert main(["sample", str(trainer.run_dir), "--reconstruct", "digits:test", "--n", "16",
                  "--out", str(out)]) == 0
     assert "reconstructions of 16 images" in capsys.readouterr().out and out.exists()
+    model = ganforge.load(trainer.run_dir)
+    # 12 images: a full row and a row of 4 beside 4 blanks, not 8 shown and 4 dropped
+    twelve = model.reconstruction_grid(digits.images[:12])
+    assert twelve.shape == model.reconstruction_grid(digits.images[:16]).shape
+    assert model.reconstruction_grid(digits.images[:3]).shape[-1] < twelve.shape[-1]
+    with pytest.raises(GanforgeError, match=r"got \[2, 3, 16, 16\]; give grey-level images$"):
+        model.reconstruct(digits.images[:2].expand(-1, 3, -1, -1))
     gan = Trainer(ae_config(tmp_path, "dcgan"), dataset=digits)
     gan.fit()
     assert main(["sample", str(gan.run_dir), "--reconstruct", "digits"]) == 2

@@ -1,10 +1,13 @@
 """What the encoder-learning methods learned.
 
 - ``probe RUN``: a linear probe (multinomial logistic regression, scikit-learn) on the encoder's
-  codes of ``--train`` MNIST training images, scored on the 10,000 test images; the same for an
-  encoder of the same architecture left at its random initialisation (the baseline).
+  outputs for ``--train`` MNIST training images, scored on the 10,000 test images; the same for
+  an encoder of the same architecture left at its random initialisation (the baseline, drawn
+  from ``--seed``). Two layers are probed: the codes E(x) (what BiGAN's paper evaluates on
+  MNIST) and the features beneath E's last linear map (``--layer`` picks one).
 - ``compare RUN...``: MNIST-FID of 10,000 samples of each run against the MNIST test set, and a
-  picture per run: a sample grid and a reconstruction grid of test images.
+  picture per run: a sample grid and a reconstruction grid of test images, and with several
+  runs all of them side by side (e.g. ``vae_vs_vaegan.png``).
 
     python benchmarks/representations.py probe runs/bigan
     python benchmarks/representations.py compare runs/vae runs/vaegan --images docs/img/
@@ -43,38 +46,58 @@ def probe(args) -> None:
     train = load_dataset("mnist", data_dir=args.data_dir, image_size=size)
     test = load_dataset("mnist", data_dir=args.data_dir, split="test", image_size=size)
     subset = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:args.train]
-    results = {}
+    torch.manual_seed(args.seed)
     random_init = METHODS.get(model.cfg.method)(model.cfg, model.method.spec).eval()
-    for name, encode in (("trained encoder", model.encode),
-                         ("random-init encoder",
-                          lambda x: random_init.encode(from_uint8(x)))):
-        train_codes = codes(encode, train.images[subset]).numpy()
-        test_codes = codes(encode, test.images).numpy()
-        results[name] = linear_probe(train_codes, train.labels[subset].numpy(), test_codes,
-                                     test.labels.numpy())
-        print(f"{name}: linear-probe test accuracy {100 * results[name]:.2f}%", flush=True)
+    outputs = {
+        "codes": lambda method: lambda x: method.encode(from_uint8(x)),
+        "features": lambda method: lambda x: method.E.backbone.features(from_uint8(x)),
+    }
+    results = {}
+    for layer in ["codes", "features"] if args.layer == "both" else [args.layer]:
+        for name, method in (("trained encoder", model.method.eval()),
+                             ("random-init encoder", random_init)):
+            encode = outputs[layer](method)
+            train_out = codes(encode, train.images[subset]).flatten(1).numpy()
+            test_out = codes(encode, test.images).flatten(1).numpy()
+            key = f"{name}, {layer}"
+            results[key] = linear_probe(train_out, train.labels[subset].numpy(), test_out,
+                                        test.labels.numpy())
+            print(f"{key} ({train_out.shape[1]} dims): linear-probe test accuracy "
+                  f"{100 * results[key]:.2f}%", flush=True)
     print(json.dumps({"run": args.run, "step": model.step, "train_images": args.train,
-                      **results}))
+                      "seed": args.seed, **results}))
 
 
 def compare(args) -> None:
+    from ganforge.data import to_uint8
     from ganforge.metrics.evaluate import Evaluator
     from ganforge.metrics.sources import load_source
-    from ganforge.viz import save_image
+    from ganforge.viz import montage, save_image
+    from ganforge.viz.annotate import labelled_grid
 
     evaluator = Evaluator("mnist-fid", device=torch.device("cpu"))
+    samples, recons, methods = [], [], []
     for run in args.runs:
         model = ganforge.load(run, device="cpu")
+        method = model.cfg.method
         size = model.method.spec.img_size
         real = load_source("mnist:test", 10_000, data_dir=args.data_dir, image_size=size)
         fake = load_source(run, 10_000, seed=0, device="cpu")
         values = evaluator(fake.images, real.images, real.id)
-        print(json.dumps({"run": run, "method": model.cfg.method, "step": model.step,
-                          **values}), flush=True)
+        print(json.dumps({"run": run, "method": method, "step": model.step, **values}),
+              flush=True)
         if args.images:
-            name = f"{args.images.rstrip('/')}/{model.cfg.method}_mnist"
-            save_image(model.reconstruction_grid(real.images[:32]), f"{name}_recon.png")
-            model.save_grid(f"{name}_samples.png", n=64, seed=0)
+            name = f"{args.images.rstrip('/')}/{method}_mnist"
+            recons.append(model.reconstruction_grid(real.images[:32],
+                                                    title=f"{method} reconstructions"))
+            samples.append(labelled_grid(to_uint8(model.sample(64, seed=0) * 2 - 1), nrow=8,
+                                         scale=model.scale, title=f"{method} samples"))
+            methods.append(method)
+            save_image(recons[-1], f"{name}_recon.png")
+            save_image(samples[-1], f"{name}_samples.png")
+    if args.images and len(methods) > 1:  # the runs side by side: samples above, recons below
+        save_image(montage(samples + recons, ncol=len(methods)),
+                   f"{args.images.rstrip('/')}/{'_vs_'.join(methods)}.png")
 
 
 def main() -> None:
@@ -84,6 +107,8 @@ def main() -> None:
     a = sub.add_parser("probe")
     a.add_argument("run")
     a.add_argument("--train", type=int, default=10_000)
+    a.add_argument("--layer", choices=["codes", "features", "both"], default="both")
+    a.add_argument("--seed", type=int, default=0, help="seed of the random-init encoder")
     a.add_argument("--data-dir", default=None)
     b = sub.add_parser("compare")
     b.add_argument("runs", nargs="+")

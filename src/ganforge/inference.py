@@ -324,7 +324,8 @@ class Model:
         """G(encode(x)) in [0, 1] for images (float in [0, 1] or uint8)."""
         return self.method.run_G(self.encode(images)).add(1.0).div_(2.0).clamp_(0.0, 1.0)
 
-    def reconstruction_grid(self, images: torch.Tensor, per_row: int = 8) -> torch.Tensor:
+    def reconstruction_grid(self, images: torch.Tensor, per_row: int = 8,
+                            title: str = "reconstructions") -> torch.Tensor:
         """Pairs of rows: up to ``per_row`` inputs, then their reconstructions beneath them; a
         last row that is not full is left blank at its end, so every image given is shown."""
         x = self._check_images(images).add(1).div(2)
@@ -339,7 +340,7 @@ class Model:
             recon[-1, per_row - blank:] = 0
         rows = torch.stack([x, recon], 1).flatten(0, 2)
         labels = ["data", "recon"] * (len(rows) // (2 * per_row))
-        return self._picture(rows, per_row, rows=labels, title="reconstructions")
+        return self._picture(rows, per_row, rows=labels, title=title)
 
     # ---- translation runs ---------------------------------------------------------------------
 

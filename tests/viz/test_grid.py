@@ -18,3 +18,16 @@ def test_save_image_png_scaled(tmp_path):
     with Image.open(path) as img:
         assert img.size == (14, 10) and img.mode == "RGB"
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_montage_puts_pictures_of_different_sizes_in_equal_cells():
+    from ganforge.viz import montage
+
+    grey = torch.full((1, 4, 6), 50, dtype=torch.uint8)
+    rgb = torch.full((3, 5, 3), 200, dtype=torch.uint8)
+    picture = montage([grey, rgb, grey], ncol=2, padding=1)
+    assert picture.shape == (3, 1 + 2 * (5 + 1), 1 + 2 * (6 + 1))  # cells of 5 x 6, RGB
+    assert (picture[:, 1:5, 1:7] == 50).all()  # grey copied into every channel
+    assert (picture[:, 5, 1:7] == 0).all()  # the rest of its cell is blank
+    assert (picture[:, 1:6, 8:11] == 200).all() and (picture[:, 1:6, 11:14] == 0).all()
+    assert (picture[:, 7:11, 1:7] == 50).all()  # the third starts the second row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,19 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2,
         top, left = padding + r * (h + padding), padding + col * (w + padding)
         grid[:, top : top + h, left : left + w] = img
     return grid
+
+
+def montage(pictures: Sequence[torch.Tensor], ncol: int, padding: int = 8) -> torch.Tensor:
+    """Tile uint8 [C, H, W] pictures of different sizes (grids, labelled grids) ``ncol`` to a
+    row, each in a cell the size of the largest, top-left aligned; grey pictures become RGB
+    when any picture is RGB."""
+    c = max(p.shape[0] for p in pictures)
+    h = max(p.shape[1] for p in pictures)
+    w = max(p.shape[2] for p in pictures)
+    cells = torch.zeros(len(pictures), c, h, w, dtype=torch.uint8)
+    for cell, picture in zip(cells, pictures, strict=True):
+        cell[:, : picture.shape[1], : picture.shape[2]] = picture
+    return image_grid(cells, nrow=ncol, padding=padding)
 
 
 def save_image(picture: torch.Tensor, path: str | Path, scale: int = 1) -> Path:

@@ -332,12 +332,9 @@ class Model:
         if not len(x):
             raise GanforgeError("give at least one image to reconstruct")
         per_row = min(per_row, len(x))
-        blank = (-len(x)) % per_row
-        x = torch.cat([x, x.new_zeros(blank, *x.shape[1:])])
-        recon = self.reconstruct(x)
-        x, recon = x.unflatten(0, (-1, per_row)), recon.unflatten(0, (-1, per_row))
-        if blank:
-            recon[-1, per_row - blank:] = 0
+        blank = x.new_zeros((-len(x)) % per_row, *x.shape[1:])
+        x, recon = (torch.cat([t, blank]).unflatten(0, (-1, per_row))
+                    for t in (x, self.reconstruct(x)))
         rows = torch.stack([x, recon], 1).flatten(0, 2)
         labels = ["data", "recon"] * (len(rows) // (2 * per_row))
         return self._picture(rows, per_row, rows=labels, title=title)

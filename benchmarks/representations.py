@@ -2,9 +2,10 @@
 
 - ``probe RUN``: a linear probe (multinomial logistic regression, scikit-learn) on the encoder's
   outputs for ``--train`` MNIST training images, scored on the 10,000 test images; the same for
-  an encoder of the same architecture left at its random initialisation (the baseline, drawn
-  from ``--seed``). Two layers are probed: the codes E(x) (what BiGAN's paper evaluates on
-  MNIST) and the features beneath E's last linear map (``--layer`` picks one).
+  an encoder of the same architecture left at its random initialisation (the baseline: by
+  default the trained encoder's own starting weights, drawn from the run's seed). Two layers
+  are probed: the codes E(x) (what BiGAN's paper evaluates on MNIST) and the features beneath
+  E's last linear map (``--layer`` picks one).
 - ``compare RUN...``: MNIST-FID of 10,000 samples of each run against the MNIST test set, and a
   picture per run: a sample grid and a reconstruction grid of test images, and with several
   runs all of them side by side (e.g. ``vae_vs_vaegan.png``).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import torch
 
@@ -46,7 +48,8 @@ def probe(args) -> None:
     train = load_dataset("mnist", data_dir=args.data_dir, image_size=size)
     test = load_dataset("mnist", data_dir=args.data_dir, split="test", image_size=size)
     subset = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:args.train]
-    torch.manual_seed(args.seed)
+    seed = model.cfg.seed if args.seed is None else args.seed
+    torch.manual_seed(seed)  # the run's seed: the trained encoder's own starting weights
     random_init = METHODS.get(model.cfg.method)(model.cfg, model.method.spec).eval()
     outputs = {
         "codes": lambda method: lambda x: method.encode(from_uint8(x)),
@@ -65,7 +68,7 @@ def probe(args) -> None:
             print(f"{key} ({train_out.shape[1]} dims): linear-probe test accuracy "
                   f"{100 * results[key]:.2f}%", flush=True)
     print(json.dumps({"run": args.run, "step": model.step, "train_images": args.train,
-                      "seed": args.seed, **results}))
+                      "seed": seed, **results}))
 
 
 def compare(args) -> None:
@@ -87,17 +90,21 @@ def compare(args) -> None:
         print(json.dumps({"run": run, "method": method, "step": model.step, **values}),
               flush=True)
         if args.images:
-            name = f"{args.images.rstrip('/')}/{method}_mnist"
             recons.append(model.reconstruction_grid(real.images[:32],
                                                     title=f"{method} reconstructions"))
             samples.append(labelled_grid(to_uint8(model.sample(64, seed=0) * 2 - 1), nrow=8,
                                          scale=model.scale, title=f"{method} samples"))
             methods.append(method)
-            save_image(recons[-1], f"{name}_recon.png")
-            save_image(samples[-1], f"{name}_samples.png")
-    if args.images and len(methods) > 1:  # the runs side by side: samples above, recons below
-        save_image(montage(samples + recons, ncol=len(methods)),
-                   f"{args.images.rstrip('/')}/{'_vs_'.join(methods)}.png")
+    if not args.images:
+        return
+    # two runs of one method are told apart by their directories' names
+    names = methods if len(set(methods)) == len(methods) else [Path(r).name for r in args.runs]
+    folder = Path(args.images)
+    for name, recon, sample in zip(names, recons, samples, strict=True):
+        save_image(recon, folder / f"{name}_mnist_recon.png")
+        save_image(sample, folder / f"{name}_mnist_samples.png")
+    if len(names) > 1:  # the runs side by side: samples above, reconstructions below
+        save_image(montage(samples + recons, ncol=len(names)), folder / f"{'_vs_'.join(names)}.png")
 
 
 def main() -> None:
@@ -108,7 +115,9 @@ def main() -> None:
     a.add_argument("run")
     a.add_argument("--train", type=int, default=10_000)
     a.add_argument("--layer", choices=["codes", "features", "both"], default="both")
-    a.add_argument("--seed", type=int, default=0, help="seed of the random-init encoder")
+    a.add_argument("--seed", type=int, default=None,
+                   help="seed of the random-init encoder (default: the run's, so that it is the "
+                        "trained encoder's starting point)")
     a.add_argument("--data-dir", default=None)
     b = sub.add_parser("compare")
     b.add_argument("runs", nargs="+")

@@ -27,7 +27,6 @@ def run(capsys, *argv):
         (["train", "--dataset", "mnist", "--data-dir", "/nonexistent"],
          "data directory /nonexistent does not exist"),
         (["sample", "/nonexistent/run"], "run directory /nonexistent/run does not exist"),
-        (["sample", "pyproject.toml"], "pyproject.toml is a file; give the run directory that"),
     ],
 )
 def test_bad_input_gives_one_line_error(capsys, argv, message):
@@ -35,6 +34,15 @@ def test_bad_input_gives_one_line_error(capsys, argv, message):
     assert code == 2
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_file_given_for_a_run_directory_says_so(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("")
+    code, _, err = run(capsys, "sample", str(tmp_path / "notes.txt"))
+    assert code == 2 and err.endswith("notes.txt is a file, not a ganforge run directory\n")
+    (tmp_path / "config.json").write_text("{}")
+    code, _, err = run(capsys, "sample", str(tmp_path / "notes.txt"))
+    assert code == 2 and f"give the run directory that holds it ({tmp_path})" in err
 
 
 def test_help_lists_choices_and_defaults(capsys):

@@ -153,6 +153,8 @@ def _add_method_options(p: argparse.ArgumentParser, methods) -> None:
             declared.setdefault(option.name, []).append((name, option))
     for name, pairs in declared.items():
         option = pairs[0][1]
+        if any((o.type, o.choices) != (option.type, option.choices) for _, o in pairs):
+            raise TypeError(f"methods declare option {name!r} with different types or choices")
         # Methods share a flag but not always its meaning or default (--kl-weight is 0.01 in
         # unit, 1 in vae): each distinct text and default is shown with the methods it belongs to.
         helps = _by_value(pairs, lambda o: o.help)
@@ -164,7 +166,7 @@ def _add_method_options(p: argparse.ArgumentParser, methods) -> None:
             if option.default is not None:  # a None default is described in the help itself
                 notes.append(f"default: {option.default}")
         else:
-            notes.append("default: " + ", ".join(f"{d} for {owners}" for owners, d in defaults
+            notes.append("default: " + "; ".join(f"{d} for {owners}" for owners, d in defaults
                                                  if d is not None))
         notes_text = f" ({'; '.join(notes)})" if notes else ""
         group.add_argument(option.flag, dest=OPTION_PREFIX + name, type=option.type,

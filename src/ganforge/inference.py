@@ -24,8 +24,10 @@ def read_run_config(run_dir: Path) -> dict:
     """config.json of a run, with ``config`` as a TrainConfig and ``data_spec`` as a DataSpec."""
     path = Path(run_dir) / CONFIG_FILE
     if Path(run_dir).is_file():
-        raise GanforgeError(f"{run_dir} is a file; give the run directory that holds it "
-                            f"({Path(run_dir).parent})")
+        parent = Path(run_dir).parent
+        hint = (f"; give the run directory that holds it ({parent})"
+                if (parent / CONFIG_FILE).exists() else "")
+        raise GanforgeError(f"{run_dir} is a file, not a ganforge run directory{hint}")
     if not Path(run_dir).is_dir():
         raise GanforgeError(f"run directory {run_dir} does not exist")
     if not path.exists():
@@ -303,7 +305,9 @@ class Model:
             kind = {1: "grey-level", 3: "RGB"}.get(expected[0], f"{expected[0]}-channel")
             wrong_channels = images.dim() == 4 and images.shape[1] != expected[0]
             fixes = [f"give {kind} images"] if wrong_channels else []
-            if images.dim() != 4 or tuple(images.shape[2:]) != expected[1:]:
+            if images.dim() != 4:
+                fixes.append("give a batch [N, C, H, W] (one image: images[None])")
+            elif tuple(images.shape[2:]) != expected[1:]:
                 fixes.append(f"resize them to {spec.img_size}px")
             fix = " and ".join(fixes)
             raise GanforgeError(f"{taker} takes images [N, {', '.join(map(str, expected))}], "
@@ -331,6 +335,8 @@ class Model:
         x = self._check_images(images).add(1).div(2)
         if not len(x):
             raise GanforgeError("give at least one image to reconstruct")
+        if per_row < 1:
+            raise GanforgeError(f"images per row must be at least 1, got {per_row}")
         per_row = min(per_row, len(x))
         blank = x.new_zeros((-len(x)) % per_row, *x.shape[1:])
         x, recon = (torch.cat([t, blank]).unflatten(0, (-1, per_row))

@@ -49,23 +49,30 @@ from torchvision_equivalents import MNIST, Compose, Normalize, Resize, ToTensor
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                             "data", "mnist")
 
-parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-parser.add_argument("--n_epochs", type=int, default=200, help="number of epochs of training")
-parser.add_argument("--batch_size", type=int, default=64, help="size of the batches")
-parser.add_argument("--lr", type=float, default=0.0002, help="adam: learning rate")
-parser.add_argument("--b1", type=float, default=0.5, help="adam: decay of first order momentum of gradient")
-parser.add_argument("--b2", type=float, default=0.999, help="adam: decay of first order momentum of gradient")
-parser.add_argument("--n_cpu", type=int, default=8, help="number of cpu threads to use during batch generation")
-parser.add_argument("--latent_dim", type=int, default=100, help="dimensionality of the latent space")
-parser.add_argument("--img_size", type=int, default=32, help="size of each image dimension")
-parser.add_argument("--channels", type=int, default=1, help="number of image channels")
-parser.add_argument("--sample_interval", type=int, default=400, help="interval between image sampling")
-# Added for timing: where MNIST's IDX files are, and how many batches to time.
-parser.add_argument("--data-dir", default=DEFAULT_DATA,
-                    help="folder holding train-images-idx3-ubyte.gz (default: "
-                    "../shared/data/mnist)")
-parser.add_argument("--batches", type=int, default=50, help="timed batches")
-parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
+def reference_parser(doc: str, img_size: int, batches: int,
+                     warmup: int) -> argparse.ArgumentParser:
+    """The PyTorch-GAN scripts' shared options (their defaults), and the timing options."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--n_epochs", type=int, default=200, help="number of epochs of training")
+    parser.add_argument("--batch_size", type=int, default=64, help="size of the batches")
+    parser.add_argument("--lr", type=float, default=0.0002, help="adam: learning rate")
+    parser.add_argument("--b1", type=float, default=0.5, help="adam: decay of first order momentum of gradient")
+    parser.add_argument("--b2", type=float, default=0.999, help="adam: decay of first order momentum of gradient")
+    parser.add_argument("--n_cpu", type=int, default=8, help="number of cpu threads to use during batch generation")
+    parser.add_argument("--latent_dim", type=int, default=100, help="dimensionality of the latent space")
+    parser.add_argument("--img_size", type=int, default=img_size, help="size of each image dimension")
+    parser.add_argument("--channels", type=int, default=1, help="number of image channels")
+    parser.add_argument("--sample_interval", type=int, default=400, help="interval between image sampling")
+    # Added for timing: where MNIST's IDX files are, and how many batches to time.
+    parser.add_argument("--data-dir", default=DEFAULT_DATA,
+                        help="folder holding train-images-idx3-ubyte.gz (default: "
+                        "../shared/data/mnist)")
+    parser.add_argument("--batches", type=int, default=batches, help="timed batches")
+    parser.add_argument("--warmup", type=int, default=warmup, help="untimed batches first")
+    return parser
+
+
+parser = reference_parser(__doc__, img_size=32, batches=50, warmup=3)
 
 
 def weights_init_normal(m):
@@ -179,15 +186,16 @@ class ReferenceLoop:
         self.optimizer_D = torch.optim.Adam(self.discriminator.parameters(), lr=opt.lr, betas=(opt.b1, opt.b2))
 
         self.Tensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor
+        self.device = torch.device("cuda" if cuda else "cpu")
 
     def batches(self):
         """The epoch loop; yields the number of images of each batch after training on it."""
         for epoch in range(self.opt.n_epochs):
-            for i, (imgs, _) in enumerate(self.dataloader):
-                self.train_batch(epoch, i, imgs)
+            for i, (imgs, labels) in enumerate(self.dataloader):
+                self.train_batch(epoch, i, imgs, labels)
                 yield imgs.shape[0]
 
-    def train_batch(self, epoch, i, imgs):
+    def train_batch(self, epoch, i, imgs, labels=None):
         opt, Tensor, adversarial_loss = self.opt, self.Tensor, self.adversarial_loss
         generator, discriminator = self.generator, self.discriminator
         optimizer_G, optimizer_D = self.optimizer_G, self.optimizer_D
@@ -231,12 +239,16 @@ class ReferenceLoop:
         d_loss.backward()
         optimizer_D.step()
 
+        self.report(epoch, i, d_loss, g_loss)
+        # (save_image of gen_imgs.data[:25] every sample_interval batches: dropped)
+
+    def report(self, epoch, i, d_loss, g_loss):
+        """The scripts' per-batch line, with its two host syncs (``.item()``)."""
         print(
             "[Epoch %d/%d] [Batch %d/%d] [D loss: %f] [G loss: %f]"
-            % (epoch, opt.n_epochs, i, len(self.dataloader), d_loss.item(), g_loss.item()),
+            % (epoch, self.opt.n_epochs, i, len(self.dataloader), d_loss.item(), g_loss.item()),
             file=self.log,
         )
-        # (save_image of gen_imgs.data[:25] every sample_interval batches: dropped)
 
 
 def time_batches(batches, n: int) -> tuple[int, float]:

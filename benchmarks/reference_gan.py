@@ -20,31 +20,14 @@ Run from the repository root::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from functools import partial
 
 import numpy as np
 import torch.nn as nn
-from reference_dcgan import DEFAULT_DATA, ReferenceLoop, main
+from reference_dcgan import ReferenceLoop, main, reference_parser
 
-parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-parser.add_argument("--n_epochs", type=int, default=200, help="number of epochs of training")
-parser.add_argument("--batch_size", type=int, default=64, help="size of the batches")
-parser.add_argument("--lr", type=float, default=0.0002, help="adam: learning rate")
-parser.add_argument("--b1", type=float, default=0.5, help="adam: decay of first order momentum of gradient")
-parser.add_argument("--b2", type=float, default=0.999, help="adam: decay of first order momentum of gradient")
-parser.add_argument("--n_cpu", type=int, default=8, help="number of cpu threads to use during batch generation")
-parser.add_argument("--latent_dim", type=int, default=100, help="dimensionality of the latent space")
-parser.add_argument("--img_size", type=int, default=28, help="size of each image dimension")
-parser.add_argument("--channels", type=int, default=1, help="number of image channels")
-parser.add_argument("--sample_interval", type=int, default=400, help="interval betwen image samples")
-# Added for timing: where MNIST's IDX files are, and how many batches to time.
-parser.add_argument("--data-dir", default=DEFAULT_DATA,
-                    help="folder holding train-images-idx3-ubyte.gz (default: "
-                    "../shared/data/mnist)")
-parser.add_argument("--batches", type=int, default=200, help="timed batches")
-parser.add_argument("--warmup", type=int, default=10, help="untimed batches first")
+parser = reference_parser(__doc__, img_size=28, batches=200, warmup=10)
 
 
 class Generator(nn.Module):

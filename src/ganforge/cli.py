@@ -110,10 +110,11 @@ def _add_train(sub) -> None:
                    f"(default: {_D.device})")
     p.add_argument("--precision", default=S, help=f"one of: {', '.join(PRECISIONS)} "
                    f"(default: {_D.precision})")
-    p.add_argument("--cuda-graphs", action="store_true", default=S,
+    p.add_argument("--cuda-graphs", action=argparse.BooleanOptionalAction, default=S,
                    help="capture the whole training step in one CUDA graph and replay it: "
-                   "several times faster for small models at small batches; methods that "
-                   "cannot be captured say why and train without (default: off)")
+                   "several times faster for small models at small batches (default: on "
+                   "CUDA wherever the step can be captured; --cuda-graphs says why when it "
+                   "cannot, --no-cuda-graphs turns it off)")
     p.add_argument("--sync-bn", action="store_true", default=S,
                    help="under torchrun on GPUs: batch norm over the global batch "
                    "(SyncBatchNorm) instead of each process's slice (default: off)")
@@ -281,10 +282,10 @@ def _add_bench(sub) -> None:
                    help=f"timed steps per window (default: as many as take about "
                    f"{WINDOW_SECONDS:g} s, judged from the warmup)")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps before timing (default: 5)")
-    p.add_argument("--cuda-graphs", action="store_true",
-                   help="time replays of the whole step captured in a CUDA graph, as "
-                   "`ganforge train --cuda-graphs` trains (methods that cannot be captured are "
-                   "timed eagerly, marked so in the table)")
+    p.add_argument("--cuda-graphs", action=argparse.BooleanOptionalAction, default=None,
+                   help="time replays of the whole step captured in a CUDA graph, as `ganforge "
+                   "train` trains on CUDA by default (methods that cannot be captured are timed "
+                   "eagerly, marked so in the table; --no-cuda-graphs times every step eagerly)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch.set_num_threads for the run (default: torch's own choice)")
     p.add_argument("--repeats", type=int, default=3,

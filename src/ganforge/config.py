@@ -83,8 +83,10 @@ class TrainConfig:
     # than each process's slice of it.
     sync_bn: bool = False
     # Capture the whole training step in one CUDA graph and replay it (see
-    # ganforge.training.graphed); methods and settings that cannot be captured train without.
-    cuda_graphs: bool = False
+    # ganforge.training.graphed). None: wherever it works on CUDA (methods and settings that
+    # cannot be captured train eagerly without a word); True: asked for (a run that cannot be
+    # captured says why); False: never.
+    cuda_graphs: bool | None = None
     out: str | None = None
     log_every: int = 50
     sample_every: int = 500

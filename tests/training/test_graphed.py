@@ -1,6 +1,7 @@
 """What --cuda-graphs needs of the Trainer, checked on the CPU: the capture itself needs CUDA
 (benchmarks/gpu_check.py exercises it on a GPU)."""
 
+import contextlib
 import json
 
 import pytest
@@ -147,7 +148,7 @@ def test_a_step_that_cannot_be_captured_stops_with_the_operation_named(tmp_path,
     trainer = Trainer(config(tmp_path, "refused"), dataset=digits)
     trainer.graphed_step = GraphedStep(trainer._step_body, trainer.device)
     with pytest.raises(GanforgeError, match=r"could not be captured \(operation not permitted "
-                       r"when stream is capturing\); run without --cuda-graphs"):
+                       r"when stream is capturing\); run with --no-cuda-graphs"):
         trainer.fit()
     assert trainer.step == WARMUP_STEPS
 
@@ -155,3 +156,64 @@ def test_a_step_that_cannot_be_captured_stops_with_the_operation_named(tmp_path,
 def test_virtual_batch_norm_is_not_captured(tmp_path, digits):
     trainer = Trainer(config(tmp_path, "vbn", g_norm="virtual"), dataset=digits)
     assert "virtual batch norm" in capture_blocker(trainer.cfg, trainer.method, CUDA, 1)
+
+
+def a_sync_in_the_last_warmup_step(monkeypatch):
+    """As CUDA's sync debug mode reports a host sync (a loss read with .item())."""
+
+    @contextlib.contextmanager
+    def watch(self, found):
+        yield
+        found.append("called a synchronizing CUDA operation at gan.py:12")
+
+    monkeypatch.setattr(GraphedStep, "_watch_syncs", watch)
+    monkeypatch.setattr(GraphedStep, "_record", lazy_record)
+
+
+def test_a_step_that_waits_for_the_host_stops_a_run_that_asked_for_graphs(tmp_path, digits,
+                                                                          monkeypatch):
+    a_sync_in_the_last_warmup_step(monkeypatch)
+    trainer = Trainer(config(tmp_path, "strict"), dataset=digits)
+    trainer.graphed_step = GraphedStep(trainer._step_body, trainer.device, strict=True)
+    with pytest.raises(GanforgeError, match=r"^--cuda-graphs: this training step waits for the "
+                       r"host \(called a synchronizing CUDA operation at gan.py:12\), so it "
+                       r"cannot be captured; run with --no-cuda-graphs$"):
+        trainer.fit()
+    assert not trainer.graphed_step.captured
+
+
+def test_a_step_that_waits_for_the_host_trains_eagerly_by_default(tmp_path, digits,
+                                                                  monkeypatch):
+    """Graphs by default: the warm-up step completes, the reason is said once, and the run goes
+    on eagerly, learning exactly what an eager run learns."""
+    a_sync_in_the_last_warmup_step(monkeypatch)
+    eager = Trainer(config(tmp_path, "eager"), dataset=digits)
+    eager.fit()
+    fallback = Trainer(config(tmp_path, "fallback"), dataset=digits)
+    fallback.graphed_step = GraphedStep(fallback._step_body, fallback.device, strict=False)
+    with pytest.warns(UserWarning, match="waits for the host .* trains without them") as seen:
+        fallback.fit()
+    assert len([w for w in seen if "waits for the host" in str(w.message)]) == 1
+    assert not fallback.graphed_step.captured
+    assert fallback.graphed_step.uncapturable is not None
+    assert fallback.step == eager.step
+    assert_same_weights(eager, fallback)
+
+
+def test_graphs_are_the_default_only_on_cuda(tmp_path, digits):
+    assert config(tmp_path, "c").cuda_graphs is None
+    trainer = Trainer(config(tmp_path, "c"), dataset=digits)
+    assert trainer.graphed_step is None  # on the CPU: no graphs, and no word about it
+
+
+def test_a_sync_is_named_by_its_python_line_without_torchs_internal_site():
+    import warnings
+
+    from ganforge.training.graphed import _sync_site
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn("called a synchronizing CUDA operation (Triggered internally at "
+                      "/pytorch/c10/cuda/CUDAFunctions.cpp:162.)", stacklevel=1)
+    assert _sync_site(caught[0]) == ("called a synchronizing CUDA operation at "
+                                     f"test_graphed.py:{caught[0].lineno}")

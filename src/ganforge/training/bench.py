@@ -175,13 +175,15 @@ class BenchResult:
 def bench_method(method: str, batch_size: int, *, dataset_name: str, dataset: TrainingData,
                  device: torch.device, precision: str = "fp32", steps: int | None = None,
                  warmup: int = 5, repeats: int = 3, window_seconds: float = WINDOW_SECONDS,
-                 cuda_graphs: bool = False) -> BenchResult:
+                 cuda_graphs: bool | None = None, overrides: dict | None = None) -> BenchResult:
     """Count one step's FLOPs (that step also warms up), run ``warmup`` more untimed steps,
     then time ``repeats`` windows of ``steps`` steps. Without ``steps`` the windows are sized
     from the warmup (at least one step of it) to last about ``window_seconds``. With
-    ``cuda_graphs`` the warmup also covers the eager steps before capture and the capture."""
+    CUDA graphs (``cuda_graphs`` as in training: None is on wherever the step can be captured)
+    the warmup also covers the eager steps before capture and the capture. ``overrides``:
+    config fields that differ from the method's defaults (``{"arch": "mlp"}``)."""
     trainer = bench_trainer(method, dataset_name, dataset, batch_size, device,
-                            precision=precision, cuda_graphs=cuda_graphs)
+                            precision=precision, cuda_graphs=cuda_graphs, **(overrides or {}))
     flops = count_flops(trainer.train_step)
     warm = warmup if steps is not None else max(warmup, 1)
     if trainer.graphed_step is not None:
@@ -221,8 +223,9 @@ def run_benchmarks(methods: list[str], batch_sizes: list[int], *, dataset: str =
                    data_dir: str | None = None, image_size: int | None = None,
                    device: str = "auto", precision: str = "fp32", steps: int | None = None,
                    warmup: int = 5, repeats: int = 3, threads: int | None = None,
-                   json_path: str | Path | None = None,
-                   cuda_graphs: bool = False) -> list[BenchResult]:
+                   json_path: str | Path | None = None, cuda_graphs: bool | None = None,
+                   window_seconds: float = WINDOW_SECONDS,
+                   overrides: dict | None = None) -> list[BenchResult]:
     """``ganforge bench``: check every argument before any timing, load the data once, bench
     each (method, batch size) in turn (progress on stderr), print the machine and the table,
     and write the results to ``json_path`` when given."""
@@ -260,7 +263,8 @@ def run_benchmarks(methods: list[str], batch_sizes: list[int], *, dataset: str =
             start = time.perf_counter()
             result = bench_method(method, batch_size, dataset_name=dataset, dataset=data,
                                   device=torch_device, precision=precision, steps=steps,
-                                  warmup=warmup, repeats=repeats, cuda_graphs=cuda_graphs)
+                                  warmup=warmup, repeats=repeats, cuda_graphs=cuda_graphs,
+                                  window_seconds=window_seconds, overrides=overrides)
             results.append(result)
             print(f"  {method} batch {batch_size}: {result.images_per_s:,.0f} images/s, "
                   f"windows of {result.steps} steps took "

@@ -19,14 +19,19 @@ host every step), a data-parallel run or an optimiser other than Adam is not cap
 :func:`capture_blocker` says why, and the Trainer says it once, at start, and trains eagerly.
 Anything else in a step that waits for the host would break the capture, and a failed capture
 leaves CUDA's generator and allocator unusable in the process; so the last warm-up step runs
-with CUDA's sync debug mode set to "error", and a sync there, or a capture that fails all the
-same, stops the run with a one-line error naming the operation (run without --cuda-graphs).
+with CUDA's sync debug mode set to "warn" and the syncs it reports are collected. The step itself
+completes either way, so nothing is half done: when a sync was seen, a run that asked for
+``--cuda-graphs`` stops with a one-line error naming the operation, and a run on the default
+(graphs wherever they work on CUDA) says so once and goes on eagerly. A capture that fails all
+the same stops the run with the operation named (run with --no-cuda-graphs).
 """
 
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -61,14 +66,20 @@ def capture_blocker(cfg, method: Method, device: torch.device, world_size: int) 
 
 class GraphedStep:
     """Runs ``body(batches)``, one training step, eagerly for the first ``WARMUP_STEPS`` calls,
-    then captures it once and replays the capture for every later call."""
+    then captures it once and replays the capture for every later call.
 
-    def __init__(self, body: Callable[[Batches], None], device: torch.device) -> None:
+    ``strict``: the user asked for graphs, so a step that waits for the host is an error; else
+    (graphs by default) such a step is run eagerly from then on, with the reason said once."""
+
+    def __init__(self, body: Callable[[Batches], None], device: torch.device,
+                 strict: bool = True) -> None:
         self.body = body
         self.device = device
+        self.strict = strict
         self.replay: Callable[[], None] | None = None
         self.static: Batches | None = None
         self.eager_steps = 0
+        self.uncapturable: str | None = None  # why this step runs eagerly after its warm-up
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
 
     @property
@@ -76,11 +87,20 @@ class GraphedStep:
         return self.replay is not None
 
     def __call__(self, batches: Batches) -> None:
+        if self.uncapturable is not None:
+            self.body(batches)
+            return
         if self.replay is None and self.eager_steps < WARMUP_STEPS:
-            last = self.eager_steps == WARMUP_STEPS - 1
-            with self._syncs_refused() if last else contextlib.nullcontext():
+            if self.eager_steps == WARMUP_STEPS - 1:
+                syncs: list[str] = []
+                with self._watch_syncs(syncs):
+                    self._on_side_stream(batches)
+                self.eager_steps += 1
+                if syncs:
+                    self._refuse(syncs[0])
+            else:
                 self._on_side_stream(batches)
-            self.eager_steps += 1
+                self.eager_steps += 1
             return
         if self.replay is None:
             self._capture(batches)
@@ -89,23 +109,36 @@ class GraphedStep:
                 static[key].copy_(value)
         self.replay()
 
+    def _refuse(self, sync: str) -> None:
+        """The warm-up step waited for the host at ``sync``: stop (graphs were asked for) or go
+        on eagerly (graphs by default)."""
+        reason = f"this training step waits for the host ({sync}), so it cannot be captured"
+        if self.strict:
+            raise GanforgeError(f"--cuda-graphs: {reason}; run with --no-cuda-graphs")
+        self.uncapturable = reason
+        warnings.warn(f"CUDA graphs: {reason}; this run trains without them (--no-cuda-graphs "
+                      "says so up front)", stacklevel=4)
+
     @contextlib.contextmanager
-    def _syncs_refused(self):
-        """Run eagerly, but fail at the first operation that would wait for the host (which
-        would break the capture) with an error that names it."""
+    def _watch_syncs(self, found: list[str]):
+        """Run with CUDA's sync debug mode on "warn" and append to ``found`` the first line of
+        each sync it reports (a warning does not stop the step, so it completes whole)."""
         if self.device.type != "cuda":
             yield
             return
         previous = torch.cuda.get_sync_debug_mode()
-        torch.cuda.set_sync_debug_mode("error")
+        torch.cuda.set_sync_debug_mode("warn")
         try:
-            yield
-        except RuntimeError as e:
-            raise GanforgeError(f"--cuda-graphs: this training step waits for the host "
-                                f"({_first_line(e)}), so it cannot be captured; run without "
-                                "--cuda-graphs") from e
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                yield
         finally:
             torch.cuda.set_sync_debug_mode(previous)
+        for w in caught:
+            if "synchronizing CUDA operation" in str(w.message):
+                found.append(_sync_site(w))
+            else:  # not ours to swallow
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     def _on_side_stream(self, batches: Batches) -> None:
         if self.stream is None:
@@ -124,9 +157,9 @@ class GraphedStep:
             self.replay = self._record(self.static)
         except RuntimeError as e:
             # CUDA's end-of-capture error hides the operation that failed: it is the context.
-            raise GanforgeError(f"--cuda-graphs: the training step could not be captured "
-                                f"({_first_line(e.__context__ or e)}); run without "
-                                "--cuda-graphs") from e
+            raise GanforgeError(f"CUDA graphs: the training step could not be captured "
+                                f"({_first_line(e.__context__ or e)}); run with "
+                                "--no-cuda-graphs") from e
 
     def _record(self, static: Batches) -> Callable[[], None]:
         """Capture ``body(static)`` (recorded only: nothing runs until a replay)."""
@@ -139,3 +172,10 @@ class GraphedStep:
 
 def _first_line(error: BaseException) -> str:
     return (str(error).strip() or type(error).__name__).splitlines()[0]
+
+
+def _sync_site(warning: warnings.WarningMessage) -> str:
+    """The sync warning's text, without torch's "(Triggered internally at ...)", and the
+    Python line that asked for the sync."""
+    text = _first_line(Exception(str(warning.message))).split(" (Triggered internally")[0]
+    return f"{text} at {Path(warning.filename).name}:{warning.lineno}"

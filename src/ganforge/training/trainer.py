@@ -203,12 +203,16 @@ class Trainer:
         self.ema = EMA(self.method.G, cfg.ema) if cfg.ema else None
         groups = self.method.groups()
         self.params = {g: trainable_parameters(mods) for g, mods in groups.items()}
+        # CUDA graphs: on when asked for (--cuda-graphs) and by default on CUDA; a run that asked
+        # is told why it cannot have them, a run on the default just trains eagerly.
+        wants_graphs = (cfg.cuda_graphs if cfg.cuda_graphs is not None
+                        else self.device.type == "cuda")
         graph_blocker = (capture_blocker(cfg, self.method, self.device, distributed.world_size())
-                         if cfg.cuda_graphs else None)
-        if graph_blocker is not None and self.is_main:
+                         if wants_graphs else None)
+        if graph_blocker is not None and cfg.cuda_graphs and self.is_main:
             warnings.warn(f"--cuda-graphs: this run trains without graphs: {graph_blocker}",
                           stacklevel=2)
-        capturable = cfg.cuda_graphs and graph_blocker is None
+        capturable = wants_graphs and graph_blocker is None
         self.optimizers = {g: make_optimizer(cfg, g, mods, self.device, capturable)
                            for g, mods in groups.items()}
         use_scaler = cfg.precision == "fp16"
@@ -217,7 +221,9 @@ class Trainer:
         self.batcher = make_batcher(dataset, cfg, self.device, distributed.shard())
         self.base_lr = {g: [float(pg["lr"]) for pg in o.param_groups]
                         for g, o in self.optimizers.items()}
-        self.graphed_step = GraphedStep(self._step_body, self.device) if capturable else None
+        self.graphed_step = (GraphedStep(self._step_body, self.device,
+                                         strict=bool(cfg.cuda_graphs))
+                             if capturable else None)
         self.total_steps = self._total_steps(dataset)
         self.step = 0
         self.timed_out = False
@@ -501,7 +507,8 @@ class Trainer:
             for group, lr in zip(optimizer.param_groups, lr_tensors, strict=False):
                 group["lr"] = lr.fill_(float(group["lr"]))
         if self.graphed_step is not None:  # its capture read the optimisers' old state tensors
-            self.graphed_step = GraphedStep(self._step_body, self.device)
+            self.graphed_step = GraphedStep(self._step_body, self.device,
+                                            strict=self.graphed_step.strict)
         for name, scaler in self.scalers.items():
             if state["scalers"].get(name):
                 scaler.load_state_dict(state["scalers"][name])
@@ -536,10 +543,11 @@ class Trainer:
             cfg = cfg.replace(device=device)
         # A time limit bounds one session of training; a resumed run has none unless given.
         cfg = cfg.replace(time_limit=time_limit)
-        if cfg.cuda_graphs and resolve_device(cfg.device).type != "cuda":
-            warnings.warn("this run was trained with --cuda-graphs; it continues on the "
-                          f"{resolve_device(cfg.device).type} without them", stacklevel=2)
-            cfg = cfg.replace(cuda_graphs=False)
+        if cfg.cuda_graphs is not None and resolve_device(cfg.device).type != "cuda":
+            if cfg.cuda_graphs:
+                warnings.warn("this run was trained with --cuda-graphs; it continues on the "
+                              f"{resolve_device(cfg.device).type} without them", stacklevel=2)
+            cfg = cfg.replace(cuda_graphs=None)
         if cfg.sync_bn and resolve_device(cfg.device).type == "cpu":
             # SyncBatchNorm's weights are batch norm's: on CPUs the run goes on without it.
             warnings.warn("--sync-bn needs GPUs; this run continues on the CPU with each "

@@ -14,8 +14,8 @@ Parts (each writes its figures into ``gpu_check.json`` as soon as it ends):
    reference scripts' sizes) on MNIST held on the device: eager and captured at batch 64 and
    1,024, and captured in bf16 at 1,024; model FLOPs per image and GFLOP/s.
 4. ``quality``: DCGAN trained ``--quality-steps`` steps eagerly with seeds 0 and 1 and captured
-   with seed 0: MNIST-FID, the packaged classifier's confident share and class KL of 10,000
-   samples each (the two eager seeds say what noise is), and their sample grids.
+   with seed 0 (``--quality-runs``): MNIST-FID, the packaged classifier's confident share and
+   class KL of 10,000 samples each (the two eager seeds say what noise is), and their sample grids.
 5. ``epochs``: DCGAN for ``--epochs`` epochs of MNIST with the default settings (captured on
    CUDA): its wall time and the same figures, and its grid.
 6. ``sweep`` (not run unless named in ``--parts``): captured DCGAN at batch 64, 256 and 1,024
@@ -344,7 +344,8 @@ def quality(args, budget: Budget, work: Path, out: Path, log) -> dict:
 
     scorer = Scorer(args, budget)
     figures, grids = {}, []
-    runs = (("eager-seed0", False, 0), ("eager-seed1", False, 1), ("captured-seed0", True, 0))
+    runs = [(f"{mode}-seed{seed}", mode == "captured", int(seed))
+            for mode, seed in (r.split(":") for r in args.quality_runs.split(","))]
     for name, graphs, seed in runs:
         if graphs and args.device == "cpu":
             continue
@@ -423,6 +424,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--method-steps", type=int, default=20)
     p.add_argument("--method-timeout", type=int, default=240)
     p.add_argument("--quality-steps", type=int, default=3000)
+    p.add_argument("--quality-runs", default="eager:0,eager:1,captured:0",
+                   help="the quality part's DCGAN runs, MODE:SEED with MODE eager or captured")
     p.add_argument("--epochs", type=float, default=20)
     p.add_argument("--sweep-images", type=int, default=640_000)
     p.add_argument("--check-method", nargs=2, metavar=("METHOD", "DATASET"),

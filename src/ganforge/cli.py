@@ -95,6 +95,10 @@ def _add_train(sub) -> None:
     stable.add_argument("--minibatch-kernels", type=int, default=S, metavar="B",
                         help="minibatch discrimination with B kernels before D's head, e.g. 50 "
                         "(default: 0, off)")
+    stable.add_argument("--augment", default=S, metavar="LIST",
+                        help="differentiable augmentation of every image D sees, real and fake "
+                        "(DiffAugment): comma-separated, of color, translation, cutout "
+                        "(default: off)")
     stable.add_argument("--history-weight", type=float, default=S, metavar="W",
                         help="historical averaging penalty W ||theta - mean theta||^2 on both "
                         "players (default: off)")
@@ -413,7 +417,20 @@ def train(args: argparse.Namespace) -> int:
               f"with `ganforge train --resume {run_dir}`", file=sys.stderr)
     print(f"trained {trainer.step} steps; samples: {run_dir / 'samples.png'}; "
           f"log: {run_dir / 'log.jsonl'}; checkpoint: {run_dir / 'checkpoint.safetensors'}")
+    print_sample_quality(trainer)
     return 0
+
+
+def print_sample_quality(trainer) -> None:
+    """On digit data: how the samples read to the packaged classifier, beside the real test
+    digits (ganforge.metrics.summary)."""
+    from ganforge.metrics.summary import sample_quality
+
+    cfg = trainer.cfg
+    quality = sample_quality(trainer.run_dir, cfg.dataset, data_dir=cfg.data_dir,
+                             image_size=trainer.spec.img_size, device=str(trainer.device))
+    if quality is not None:
+        print("\n".join(quality.lines()))
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

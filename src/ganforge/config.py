@@ -72,6 +72,9 @@ class TrainConfig:
     label_smoothing: float = 0.0
     feature_matching: bool = False
     minibatch_kernels: int = 0
+    # Differentiable augmentation of every image D sees (ganforge.nn.augment): a comma-separated
+    # policy of color, translation, cutout; None: off.
+    augment: str | None = None
     history_weight: float | None = None
     g_norm: str = "batch"
     attention: int | None = None
@@ -229,6 +232,9 @@ def validate_stabilisers(cfg: TrainConfig, loss) -> None:
     if cfg.label_smoothing and not loss.label_smoothing:
         raise GanforgeError(f"--label-smoothing applies to the sigmoid losses (gan, minimax), "
                             f"not --loss {cfg.loss}")
+    from ganforge.nn.augment import parse_policy
+
+    parse_policy(cfg.augment)
     if cfg.minibatch_kernels < 0:
         raise GanforgeError(f"--minibatch-kernels must be 0 (off) or more, got "
                             f"{cfg.minibatch_kernels}")

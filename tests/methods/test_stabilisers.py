@@ -59,6 +59,9 @@ def test_r1_and_cgan_combine(tmp_path, digits):
     ({"gp_weight": -1.0}, "--gp-weight must be positive"),
     ({"attention": 8, "arch": "mlp"}, "--attention is not offered by the mlp backbone"),
     ({"attention": 5}, "no 5x5 feature map"),
+    ({"augment": "translation,flip"}, "unknown augmentation 'flip'"),
+    ({"augment": "translation", "method": "lapgan"}, "--augment"),
+    ({"augment": "cutout", "method": "bigan"}, "--augment does not apply to bigan"),
     ({"g_norm": "virtual", "method": "gan", "arch": "resnet", "attention": None}, None),
 ])
 def test_combinations_that_make_no_sense_are_refused(fields, message, tmp_path, digits):
@@ -133,3 +136,22 @@ def test_minibatch_discrimination_under_a_gradient_penalty(tmp_path, digits, mon
     trainer, rows = fit("wgan-gp", tmp_path, digits, minibatch_kernels=10)
     assert trainer.method.D.head[0].twice_differentiable
     assert all(math.isfinite(r["d_loss"]) for r in rows)
+
+
+def test_augmentation_transforms_every_image_d_sees_and_g_learns_through_it(tmp_path, digits):
+    trainer = Trainer(tiny_config("dcgan", tmp_path, augment="translation,cutout", steps=2),
+                      dataset=digits)
+    method = trainer.method
+    seen = []
+    body = method.d_body
+    method.d_body = lambda x, c=None: seen.append(x) or body(x, c)
+    batch = next(trainer.batcher)
+    method.d_loss(batch)
+    real_seen, fake_seen = seen
+    assert not torch.equal(real_seen, batch["x"])  # reals are shifted and cut too
+    assert ((real_seen == 0).flatten(1).sum(1) > 0).all()  # every image has its cutout
+    seen.clear()
+    loss, _ = method.g_loss(batch)
+    loss.backward()
+    assert seen[0].requires_grad
+    assert all(p.grad is not None for p in method.G.parameters() if p.requires_grad)

@@ -194,3 +194,20 @@ def test_confident_share():
     for threshold in (0.5, 0.9, 0.99):
         expected = np.mean([max(row) >= threshold for row in probs])
         assert confident_share(torch.from_numpy(logits), threshold) == pytest.approx(expected)
+
+
+def test_packaged_digits_classifier_reads_the_held_out_digits():
+    from ganforge.data import load_dataset
+    from ganforge.metrics.domain import (
+        DIGITS_WEIGHTS_PATH,
+        DIGITS_WEIGHTS_SHA256,
+        DigitsClassifierExtractor,
+    )
+
+    assert sha256_of(DIGITS_WEIGHTS_PATH.read_bytes()) == DIGITS_WEIGHTS_SHA256
+    extractor = DigitsClassifierExtractor()
+    assert extractor.name == "digits-lenet" and DIGITS_WEIGHTS_SHA256.startswith(extractor.hash)
+    test = load_dataset("digits", split="test", image_size=16)  # never seen in training
+    logits = extractor.features(test.images)["logits"]
+    assert (logits.argmax(1) == test.labels).double().mean() >= 0.97
+    assert confident_share(logits) >= 0.95

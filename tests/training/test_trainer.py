@@ -21,7 +21,7 @@ def all_state(trainer):
     return tensors, state
 
 
-@pytest.mark.parametrize("method,ema", [("dcgan", None), ("gan", 0.9)])
+@pytest.mark.parametrize("method,ema", [("dcgan", None), ("gan", 0.9), ("dcgan", 0.9)])
 def test_interrupted_and_resumed_run_equals_uninterrupted(method, ema, tmp_path, digits):
     straight = Trainer(config(tmp_path, "a", method=method, ema=ema), dataset=digits)
     straight.fit()
@@ -102,7 +102,8 @@ def test_checkpoint_holds_no_pickle(tmp_path, digits):
     assert sorted(p.name for p in run.iterdir() if p.is_file()) == [
         "checkpoint.safetensors", "config.json", "log.jsonl", "samples.png", "state.json"]
     tensors, state = ckpt.load_checkpoint(run / ckpt.CHECKPOINT)
-    assert {"G", "D", "G_ema", "optim", "rng", "batcher"} == {k.split(".")[0] for k in tensors}
+    assert {"G", "D", "G_ema", "ema", "optim", "rng", "batcher"} == {k.split(".")[0]
+                                                                  for k in tensors}
     assert state["step"] == 2 and json.loads((run / "config.json").read_text())["method"] == "dcgan"
 
 

@@ -28,7 +28,7 @@ from ganforge.nn.layers import spectral_norm_all
 # Config fields (and their neutral values) that only some of these methods honour.
 _GAN_TERMS = {"gp_weight": None, "r1_weight": None, "clip": None, "history_weight": None,
               "feature_matching": False, "minibatch_kernels": 0, "label_smoothing": 0.0,
-              "loss": "gan", "d_norm": "batch", "d_steps": 1}
+              "loss": "gan", "d_norm": "batch", "d_steps": 1, "augment": None}
 
 
 def refuse(cfg: TrainConfig, spec: DataSpec, names: tuple[str, ...], why: str) -> None:
@@ -139,8 +139,10 @@ class VAEGAN(Posterior, GAN):
     )
 
     def __init__(self, cfg, spec: DataSpec) -> None:
-        refuse(cfg, spec, ("feature_matching", "history_weight"),
-               "its generator terms are fixed by the paper")
+        refuse(cfg, spec, ("feature_matching", "history_weight", "augment"),
+               "its generator terms are fixed by the paper (and its feature reconstruction "
+               "compares D's features of an image and its reconstruction, which augmentation "
+               "would transform apart)")
         super().__init__(cfg, spec)
         if self.objective.g_needs_real:
             raise GanforgeError(f"--loss {cfg.loss} compares fakes with real images in G's loss, "
@@ -190,7 +192,7 @@ class BiGAN(Encoding, GAN):
 
     def __init__(self, cfg, spec: DataSpec) -> None:
         refuse(cfg, spec, ("gp_weight", "r1_weight", "feature_matching", "history_weight",
-                           "minibatch_kernels"),
+                           "minibatch_kernels", "augment"),
                "its discriminator judges (image, code) pairs, which these terms do not handle")
         super().__init__(cfg, spec)
         self.E = build_encoder(cfg, spec, cfg.latent_dim)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganforge.errors import GanforgeError
 from ganforge.losses import (
     ADVERSARIAL_LOSSES,
     HistoricalAverage,
@@ -18,6 +19,7 @@ from ganforge.losses import (
     r1_penalty,
 )
 from ganforge.methods.base import DataSpec, Logs, Method, build_backbone, register_method
+from ganforge.nn.augment import DiffAugment
 
 
 @register_method("gan")
@@ -41,6 +43,9 @@ class GAN(Method):
     def __init__(self, cfg, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
         self.G, self.D = self.build_networks()
+        if cfg.augment and spec.kind != "image":
+            raise GanforgeError(f"--augment transforms images; {cfg.dataset} holds 2-D points")
+        self.augment = DiffAugment(cfg.augment)
         self.objective = ADVERSARIAL_LOSSES.get(cfg.loss)
         self.real_target = 1.0 - cfg.label_smoothing
         if cfg.history_weight is not None:
@@ -50,6 +55,15 @@ class GAN(Method):
 
     def build_networks(self):
         return build_backbone(self.cfg, self.spec)
+
+    def d_features(self, x: torch.Tensor, c=None) -> torch.Tensor:
+        """D's flat features of images ``x``, which D sees through ``--augment``'s
+        differentiable augmentation (every image D sees: reals, fakes, penalty points)."""
+        return self.d_body(self.augment(x), c)
+
+    def d_body(self, x: torch.Tensor, c=None) -> torch.Tensor:
+        """D's flat features of images exactly as given."""
+        return super().d_features(x, c)
 
     def adv_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return self.objective.d(real_logits, fake_logits, real_target=self.real_target)

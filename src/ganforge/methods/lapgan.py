@@ -34,7 +34,9 @@ from ganforge.nn.pyramid import enlarge, gaussian_pyramid, pyramid_sizes, upsamp
 # Stabilisers of the GAN game that are not offered per level, with the values that say "unused":
 # historical averaging would be counted once per level, feature matching and self-attention
 # are not built into the residual networks.
-_UNUSED = {"feature_matching": False, "history_weight": None, "attention": None}
+# Augmenting D_k's image but not the coarser image l_k it is conditioned on would misalign them.
+_UNUSED = {"feature_matching": False, "history_weight": None, "attention": None,
+           "augment": None}
 
 _KINDS = {"points": "2-D points", "translation": "image pairs"}
 
@@ -120,7 +122,7 @@ class LAPGAN(GAN):
         k, low, y = c
         return self.D[k], [t for t in (low, y) if t is not None]
 
-    def d_features(self, x: torch.Tensor, c) -> torch.Tensor:
+    def d_body(self, x: torch.Tensor, c) -> torch.Tensor:
         D, condition = self._level(c)
         return D.features(x, *condition)
 

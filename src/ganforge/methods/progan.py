@@ -150,7 +150,7 @@ class ProGAN(GAN):
             x = fade_in(self.alpha, low, x)
         return x
 
-    def d_features(self, x, c=None):
+    def d_body(self, x, c=None):
         return self.D.features(x, self.level, self.alpha)
 
     def aux_d_loss(self, h_real, c_real, h_fake, c_fake):

@@ -148,7 +148,7 @@ class Text2Image(GAN):
 
     # ---- D: the last (full-size) stage's discriminator serves penalties and metrics ------------
 
-    def d_features(self, x, c=None):
+    def d_body(self, x, c=None):
         return self.D[-1].features(x)
 
     def d_logits(self, h, c=None):

@@ -37,7 +37,7 @@ _SHOWN = 16
 # values that say "unused".
 _UNUSED = {"feature_matching": False, "minibatch_kernels": 0, "history_weight": None,
            "label_smoothing": 0.0, "r1_weight": None, "attention": None, "arch": None,
-           "eval_every": None, "gp_weight": None, "g_norm": "batch"}
+           "eval_every": None, "gp_weight": None, "g_norm": "batch", "augment": None}
 # What D's --d-norm can choose here: the method's own normalisation, or spectral norm.
 _D_NORMS = ("batch", "spectral")
 

@@ -32,11 +32,16 @@ from ganforge.metrics.frechet import frechet_distance
 
 ImagesLike = torch.Tensor | np.ndarray
 
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 WEIGHTS_FILE = "mnist_lenet.safetensors"
 # sha256 of the packaged weights: FID/IS values are only comparable between runs that used the
 # very same classifier, so a silently different file must be refused, not loaded.
 WEIGHTS_SHA256 = "a0480e161ea821a545b5ea97375068fe404d4e978d5ca8c9a632c2130fd55f6c"
-DEFAULT_WEIGHTS_PATH = Path(__file__).resolve().parents[1] / "weights" / WEIGHTS_FILE
+DEFAULT_WEIGHTS_PATH = WEIGHTS_DIR / WEIGHTS_FILE
+# The same network trained on scikit-learn's 8x8 digits at the 16 px `ganforge train` uses (the
+# MNIST classifier misreads upscaled 8x8 digits); see weights/README.md.
+DIGITS_WEIGHTS_PATH = WEIGHTS_DIR / "digits_lenet.safetensors"
+DIGITS_WEIGHTS_SHA256 = "acd4ea8fde6d50800a6d314045ee3b98625862597e80c75125044362037aa7d1"
 
 NUM_CLASSES = 10
 IMAGE_SIZE = 28
@@ -167,13 +172,13 @@ def load_mnist_classifier(
     file = Path(path) if path is not None else DEFAULT_WEIGHTS_PATH
     fix = "reinstall ganforge or retrain with scripts/train_classifier.py"
     if not file.is_file():
-        raise ClassifierWeightsError(f"MNIST classifier weights {file} not found; {fix}")
+        raise ClassifierWeightsError(f"digit classifier weights {file} not found; {fix}")
     # Hash and parse the same bytes, so the file cannot change between the check and the load.
     data = file.read_bytes()
     digest = sha256_of(data)
     if sha256 is not None and digest != sha256.lower():
         raise ClassifierWeightsError(
-            f"MNIST classifier weights {file} fail their sha256 check (got {digest[:16]}..., "
+            f"digit classifier weights {file} fail their sha256 check (got {digest[:16]}..., "
             f"expected {sha256[:16]}...): the file is corrupt or another version; {fix}"
         )
     try:
@@ -189,7 +194,7 @@ def load_mnist_classifier(
     except Exception as exc:  # any parse failure means the same thing to the user: a bad file
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ClassifierWeightsError(
-            f"MNIST classifier weights {file} cannot be read ({reason}); {fix}"
+            f"digit classifier weights {file} cannot be read ({reason}); {fix}"
         ) from exc
     model.weights_sha256 = digest  # type: ignore[assignment]
     # channels_last lets oneDNN keep its native NHWC layout between layers: ~1.5x faster
@@ -213,15 +218,20 @@ class MNISTClassifierExtractor:
     """
 
     name = "mnist-lenet"
+    default_path = DEFAULT_WEIGHTS_PATH
+    default_sha256 = WEIGHTS_SHA256
 
     def __init__(
         self,
         path: str | Path | None = None,
         device: str | torch.device = "cpu",
-        sha256: str | None = WEIGHTS_SHA256,
+        sha256: str | None = "packaged",
     ) -> None:
         self.device = torch.device(device)
-        self.model = load_mnist_classifier(path, device=self.device, sha256=sha256)
+        if sha256 == "packaged":  # the packaged file's digest, this class's own
+            sha256 = self.default_sha256
+        self.model = load_mnist_classifier(path or self.default_path, device=self.device,
+                                           sha256=sha256)
         self.sha256: str = self.model.weights_sha256  # type: ignore[assignment]
         self.hash = self.sha256[:12]
 
@@ -244,6 +254,14 @@ class MNISTClassifierExtractor:
         pool = torch.cat(pools) if pools else torch.empty(0, width, dtype=torch.float64)
         logit = torch.cat(logits) if logits else torch.empty(0, NUM_CLASSES, dtype=torch.float64)
         return {"pool": pool, "logits": logit}
+
+
+class DigitsClassifierExtractor(MNISTClassifierExtractor):
+    """The same, from the classifier of scikit-learn's digits (16 px, as `ganforge train`)."""
+
+    name = "digits-lenet"
+    default_path = DIGITS_WEIGHTS_PATH
+    default_sha256 = DIGITS_WEIGHTS_SHA256
 
 
 # --------------------------------------------------------------------------------- metrics

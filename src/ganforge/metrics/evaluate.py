@@ -38,6 +38,12 @@ def _mnist_lenet(device: torch.device) -> Any:
     return MNISTClassifierExtractor(device=device)
 
 
+def _digits_lenet(device: torch.device) -> Any:
+    from ganforge.metrics.domain import DigitsClassifierExtractor
+
+    return DigitsClassifierExtractor(device=device)
+
+
 def _mnist_lenet_channels(device: torch.device) -> Any:
     from ganforge.metrics.stacked_mnist import ChannelClassifierExtractor
 
@@ -48,15 +54,16 @@ def _mnist_lenet_channels(device: torch.device) -> Any:
 EXTRACTORS: dict[str, Callable[[torch.device], Any]] = {
     "inception": _inception,
     "mnist-lenet": _mnist_lenet,
+    "digits-lenet": _digits_lenet,
     "mnist-lenet-channels": _mnist_lenet_channels,
 }
 
 # Metrics ``ganforge eval`` and ``--eval-every`` use when none are named, by data set.
 _DEFAULT_METRICS = {
-    "digits": "mnist-fid,mnist-is",
+    "digits": "digits-fid,digits-classes",
     "mnist": "mnist-fid,mnist-is",
     "fake": "mnist-fid,mnist-is",
-    "captioned-digits": "mnist-fid,mnist-is",
+    "captioned-digits": "digits-fid,digits-classes",
     "captioned-mnist": "mnist-fid,mnist-is",
     "stacked-mnist": "stacked-modes",
 }

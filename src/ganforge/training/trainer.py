@@ -201,6 +201,7 @@ class Trainer:
         self.method.bind_data(dataset)
         distributed.broadcast_from_main(self.method.state_dict().values())
         self.ema = EMA(self.method.G, cfg.ema) if cfg.ema else None
+        self._ema_calibrated_at: int | None = None
         groups = self.method.groups()
         self.params = {g: trainable_parameters(mods) for g, mods in groups.items()}
         # CUDA graphs: on when asked for (--cuda-graphs) and by default on CUDA; a run that asked
@@ -397,7 +398,15 @@ class Trainer:
 
     @property
     def sampling_G(self) -> torch.nn.Module:
-        return self.ema.module if self.ema is not None else self.method.G
+        """The generator samples come from: the EMA copy, if kept, with its batch-norm
+        statistics measured for its weights of this step (once a step), else G itself."""
+        if self.ema is None:
+            return self.method.G
+        if self._ema_calibrated_at != self.step:
+            self.ema.calibrate(lambda n, generator, G: self.method.sample(n, generator, G=G),
+                               seed=self.cfg.seed + 2)
+            self._ema_calibrated_at = self.step
+        return self.ema.module
 
     @torch.no_grad()
     def samples(self, n: int | None = None) -> torch.Tensor:
@@ -438,7 +447,8 @@ class Trainer:
     def state_tensors_and_json(self) -> tuple[dict[str, torch.Tensor], dict]:
         tensors = dict(self.method.state_dict())
         if self.ema is not None:
-            tensors.update(ckpt.prefixed("G_ema", self.ema.module.state_dict()))
+            tensors.update(ckpt.prefixed("G_ema", self.sampling_G.state_dict()))
+            tensors["ema.updates"] = self.ema.updates
         optim_json = {}
         for name, optimizer in self.optimizers.items():
             t, rest = ckpt.flatten_optimizer(f"optim.{name}", optimizer.state_dict())
@@ -491,6 +501,9 @@ class Trainer:
         self.method.load_state_dict({k: v for k, v in tensors.items() if k in method_keys})
         if self.ema is not None:
             self.ema.module.load_state_dict(ckpt.unprefixed("G_ema", tensors))
+            # Checkpoints before the EMA's warm-up count: its ramp is long over by then.
+            self.ema.updates.fill_(float(tensors.get("ema.updates", state["step"])))
+            self._ema_calibrated_at = None
         for name, optimizer in self.optimizers.items():
             lr_tensors = [g["lr"] for g in optimizer.param_groups
                           if isinstance(g["lr"], torch.Tensor)]

@@ -1,0 +1,190 @@
+"""Quality against CPU seconds: how fast a run gets good (issue #22).
+
+Each contender trains on MNIST while the clock runs; every ``--every`` seconds of training the
+clock stops, 10,000 samples are scored against the 10,000 MNIST test digits by the packaged
+MNIST classifier (MNIST-FID, confident share, class KL), and training resumes. Contenders:
+
+* ``default``: `ganforge train --method dcgan --dataset mnist` as shipped;
+* ``before``: the DCGAN recipe before issue #22 (the old backbone and settings, no EMA);
+* ``reference``: PyTorch-GAN's ``dcgan.py`` as :mod:`reference_dcgan` runs it (its samples are
+  drawn the way its own sample pictures are, G in training mode, and resized from 32 to 28 px
+  by the classifier's input path).
+
+Writes ``time_to_quality.jsonl`` (one row per checkpoint) and a picture of the three curves::
+
+    python benchmarks/time_to_quality.py --budget 1800 --every 150 --out docs/img
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+# The recipe `ganforge train --method dcgan` had before issue #22.
+BEFORE = {"arch": "dcgan", "width": 64, "batch_size": 64, "lr": 2e-4, "beta1": 0.5,
+          "ema": None, "augment": None}
+
+
+class Score:
+    def __init__(self, data_dir: str, n: int) -> None:
+        from ganforge.metrics.evaluate import Evaluator
+        from ganforge.metrics.sources import load_source
+
+        self.n = n
+        self.evaluator = Evaluator("mnist-fid,mnist-classes")
+        self.real = load_source("mnist:test", n, data_dir=data_dir, image_size=28)
+        self.features = self.evaluator.real_features(self.real.images, self.real.id)
+
+    def __call__(self, images: torch.Tensor) -> dict:
+        values = self.evaluator.compute(images, self.features)
+        return {"mnist_fid": values["mnist_fid"],
+                "confident_share": values["mnist_confident_share"],
+                "kl_uniform": values["mnist_kl_uniform"]}
+
+
+class GanforgeContender:
+    def __init__(self, name: str, overrides: dict, data_dir: str, seed: int) -> None:
+        from ganforge.config import with_method_defaults
+        from ganforge.training import Trainer
+
+        self.name = name
+        cfg = with_method_defaults("dcgan", dataset="mnist", data_dir=data_dir, device="cpu",
+                                   seed=seed, steps=10**7, **overrides)
+        self.trainer = Trainer(cfg)
+        self.trainer.method.train()
+
+    def train_for(self, seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            self.trainer.train_step()
+            if self.trainer.step % 50 == 0:
+                self.trainer.flush_logs()
+
+    @torch.no_grad()
+    def samples(self, n: int) -> torch.Tensor:
+        from ganforge.metrics.sources import sample_uint8
+        from ganforge.nn import eval_mode
+
+        G = self.trainer.sampling_G
+        with eval_mode(G):
+            images = sample_uint8(self.trainer.method, n, seed=0, G=G)
+        self.trainer.method.train()
+        return images
+
+    @property
+    def images_seen(self) -> int:
+        return self.trainer.step * self.trainer.cfg.batch_size
+
+
+class ReferenceContender:
+    name = "reference"
+
+    def __init__(self, data_dir: str, seed: int) -> None:
+        import numpy as np
+        import reference_dcgan
+
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        opt = reference_dcgan.parser.parse_args(["--data-dir", str(Path(data_dir) / "mnist")])
+        self.opt = opt
+        self.loop = reference_dcgan.ReferenceLoop(opt, opt.data_dir,
+                                                  log=open(os.devnull, "w"))  # noqa: SIM115
+        self.batches = self.loop.batches()
+        self.seen = 0
+
+    def train_for(self, seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            self.seen += next(self.batches)
+
+    @torch.no_grad()
+    def samples(self, n: int) -> torch.Tensor:
+        from ganforge.data import to_uint8
+
+        generator = torch.Generator().manual_seed(0)
+        out = []
+        for start in range(0, n, 64):
+            z = torch.randn(min(64, n - start), self.opt.latent_dim, generator=generator)
+            out.append(to_uint8(self.loop.generator(z)).cpu())
+        return torch.cat(out)
+
+    @property
+    def images_seen(self) -> int:
+        return self.seen
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
+    p.add_argument("--budget", type=float, default=1800, help="training seconds per contender")
+    p.add_argument("--every", type=float, default=150, help="seconds between scores")
+    p.add_argument("--contenders", default="default,before,reference")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int, default=10_000)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default="docs/img")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows_path = out / "time_to_quality.jsonl"
+    score = Score(args.data_dir, args.n)
+    for name in args.contenders.split(","):
+        contender = (ReferenceContender(args.data_dir, args.seed) if name == "reference" else
+                     GanforgeContender(name, BEFORE if name == "before" else {}, args.data_dir,
+                                       args.seed))
+        trained = 0.0
+        while trained < args.budget - 1e-6:
+            chunk = min(args.every, args.budget - trained)
+            contender.train_for(chunk)
+            trained += chunk
+            row = {"contender": name, "seed": args.seed, "seconds": trained,
+                   "images": contender.images_seen, **score(contender.samples(args.n))}
+            print(json.dumps(row), flush=True)
+            with open(rows_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+    plot(rows_path, out / "time_to_quality.png")
+
+
+def plot(rows_path: Path, picture: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in rows_path.read_text().splitlines()]
+    names = list(dict.fromkeys(r["contender"] for r in rows))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    panels = (("mnist_fid", "MNIST-FID (lower is better)", 50, "log"),
+              ("confident_share", "confident share (higher is better)", 0.90, "linear"),
+              ("kl_uniform", "class KL to uniform (lower is better)", 0.02, "log"))
+    for ax, (key, label, goal, scale) in zip(axes, panels, strict=True):
+        for name in names:
+            mine = [r for r in rows if r["contender"] == name]
+            ax.plot([r["seconds"] / 60 for r in mine], [r[key] for r in mine], marker="o",
+                    markersize=3, label=name)
+        ax.axhline(goal, color="grey", linestyle=":", linewidth=1)
+        ax.axvline(5, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_yscale(scale)
+        ax.set_xlabel("training minutes on 2 CPU cores")
+        ax.set_title(label, fontsize=10)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("DCGAN on MNIST: quality against CPU time (dotted: issue #22's goal; dashed: "
+                 "5 minutes)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(picture, dpi=110)
+    print(f"wrote {picture}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Differentiable augmentation of D's inputs (DiffAugment, Zhao et al. 2020).
+
+With little data D memorises the training set and G's gradients stop meaning anything. DiffAugment
+transforms every image D sees, real and fake alike, with transforms that are differentiable in
+the image, so G is still trained through them and never learns to produce the transforms
+themselves (sec. 3 of the paper: augmenting the reals alone leaks into G's samples). The three
+families of the paper's policy, each drawn afresh for every image:
+
+* ``color``: brightness ``x + (u - 0.5)``, saturation ``(x - gray) * 2u + gray`` (a no-op on grey
+  images) and contrast ``(x - mean) * (u + 0.5) + mean``, with ``u ~ U(0, 1)`` each;
+* ``translation``: a shift by up to 1/8 of the image side in each direction, the vacated border
+  filled with zeros;
+* ``cutout``: a square of half the image side set to zero at a random position.
+
+Images are in [-1, 1], so zero is mid-grey, as in the paper's code. The random draws use the
+device's generator, so a step captured in a CUDA graph draws new ones on every replay.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganforge.errors import GanforgeError
+
+# In the paper's order: colour, then geometry.
+AUGMENTATIONS = ("color", "translation", "cutout")
+TRANSLATION_RATIO = 1 / 8
+CUTOUT_RATIO = 1 / 2
+
+
+def parse_policy(policy: str | None) -> tuple[str, ...]:
+    """``"translation,cutout"`` -> the named augmentations in the paper's order; refuses others."""
+    names = [p.strip() for p in (policy or "").split(",") if p.strip()]
+    unknown = [n for n in names if n not in AUGMENTATIONS]
+    if unknown:
+        raise GanforgeError(f"unknown augmentation {unknown[0]!r} in --augment; choose from: "
+                            f"{', '.join(AUGMENTATIONS)} (comma-separated)")
+    return tuple(a for a in AUGMENTATIONS if a in names)
+
+
+def _uniform(x: torch.Tensor) -> torch.Tensor:
+    return torch.rand(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype)
+
+
+def color(x: torch.Tensor) -> torch.Tensor:
+    x = x + (_uniform(x) - 0.5)
+    gray = x.mean(1, keepdim=True)
+    x = (x - gray) * (_uniform(x) * 2) + gray
+    mean = x.mean((1, 2, 3), keepdim=True)
+    return (x - mean) * (_uniform(x) + 0.5) + mean
+
+
+def _shifted(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:
+    """``x`` with image i moved by (dy[i], dx[i]) pixels, zeros where nothing moved in."""
+    n, _, h, w = x.shape
+    padded = F.pad(x, (1, 1, 1, 1))
+    # Source rows and columns in the padded image; out-of-range ones land on its zero border.
+    rows = (torch.arange(h, device=x.device)[None] - dy[:, None] + 1).clamp(0, h + 1)
+    cols = (torch.arange(w, device=x.device)[None] - dx[:, None] + 1).clamp(0, w + 1)
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    picked = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
+    return picked.permute(0, 3, 1, 2)
+
+
+def translation(x: torch.Tensor, ratio: float = TRANSLATION_RATIO) -> torch.Tensor:
+    n, _, h, w = x.shape
+    sy, sx = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    dy = torch.randint(-sy, sy + 1, (n,), device=x.device)
+    dx = torch.randint(-sx, sx + 1, (n,), device=x.device)
+    return _shifted(x, dy, dx)
+
+
+def cutout(x: torch.Tensor, ratio: float = CUTOUT_RATIO) -> torch.Tensor:
+    n, _, h, w = x.shape
+    size_y, size_x = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    # The square's top-left corner; it may hang over the edge, as in the paper's code.
+    top = torch.randint(0, h + 1 - size_y % 2, (n, 1), device=x.device) - size_y // 2
+    left = torch.randint(0, w + 1 - size_x % 2, (n, 1), device=x.device) - size_x // 2
+    ys = torch.arange(h, device=x.device)[None]
+    xs = torch.arange(w, device=x.device)[None]
+    inside_y = (ys >= top) & (ys < top + size_y)
+    inside_x = (xs >= left) & (xs < left + size_x)
+    keep = ~(inside_y[:, :, None] & inside_x[:, None, :])
+    return x * keep[:, None].to(x.dtype)
+
+
+_TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
+
+
+class DiffAugment(nn.Module):
+    """Applies the policy's augmentations to a batch of images; the identity without any."""
+
+    def __init__(self, policy: str | None) -> None:
+        super().__init__()
+        self.policy = parse_policy(policy)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for name in self.policy:
+            x = _TRANSFORMS[name](x)
+        return x
+
+    def extra_repr(self) -> str:
+        return ",".join(self.policy) or "off"

@@ -31,9 +31,11 @@ FORMAT = "ganforge-checkpoint-1"
 # the random states. Only they are held to WEIGHT_LIMIT.
 OTHER_PREFIXES = ("optim.", "batcher.", "rng.")
 # No weight or statistic of a healthy network comes near this: Adam moves a weight by about the
-# learning rate per step. Weights past it have run away (an --lr of 1e6 drives them to 1e29) and
-# would overflow a layer's output soon after; a run stops there rather than save them.
-WEIGHT_LIMIT = 1e6
+# learning rate per step, and batch norm's running variance, the largest statistic, is the
+# square of its activations' scale (1e4 here). Weights past it have run away (an --lr of 1e6
+# drives running variances to 1e29 within ten steps) and overflow soon after; a run stops there
+# rather than save them.
+WEIGHT_LIMIT = 1e8
 
 
 def is_weight(key: str) -> bool:

@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import signal
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -57,6 +55,7 @@ from ganforge.training.graphed import GraphedStep, capture_blocker
 from ganforge.training.log import RunLog
 from ganforge.training.progress import PROGRESS_SECONDS, Progress
 from ganforge.training.run_dir import WEIGHT_FILES, RunLock, prepare
+from ganforge.training.stop_signals import StopSignals
 from ganforge.viz import image_grid, save_image
 from ganforge.viz.annotate import stage_grid
 from ganforge.viz.scatter import save_gif, scatter_plot
@@ -232,7 +231,6 @@ class Trainer:
         self.timed_out = False
         # The signal (SIGTERM or SIGINT) that stopped the last fit() before its end, if one did.
         self.stopped_by: int | None = None
-        self._stop_requested: int | None = None
         # The step of the checkpoint this trainer wrote or resumed from: None for a fresh run.
         self.last_checkpoint_step: int | None = None
         # The default name holds the time: rank 0's, lest the ranks straddle a second.
@@ -518,7 +516,7 @@ class Trainer:
             if also_state_json:
                 write_json(self.run_dir / "state.json", state)
         except TrainingDiverged as e:
-            raise self._diverged(str(e)) from None
+            raise self._diverged(f"at step {self.step}, {e}") from None
         except OSError as e:
             kept = (f"the checkpoint of step {self.last_checkpoint_step} is kept"
                     if self.last_checkpoint_step is not None else "no checkpoint was written")
@@ -684,29 +682,6 @@ class Trainer:
 
     # ---- the loop ------------------------------------------------------------------------------
 
-    def _catch_stop_signals(self) -> dict[int, object]:
-        """Make SIGTERM (what schedulers, containers, `timeout` and `kill` send) and SIGINT
-        (Ctrl-C) ask the loop to stop at the next step boundary, where the state is whole and
-        a checkpoint resumes exactly; a second Ctrl-C stops at once, without saving. Returns the
-        handlers to restore. Not under torchrun, whose ranks would stop at different steps and
-        wait forever in a collective (the last periodic checkpoint stands there), nor outside
-        the main thread, where Python delivers no signals."""
-        if distributed.world_size() > 1 or threading.current_thread() != threading.main_thread():
-            return {}
-
-        def request_stop(signum, frame):
-            if signum == signal.SIGINT and self._stop_requested == signal.SIGINT:
-                raise KeyboardInterrupt
-            self._stop_requested = signum
-
-        self._stop_requested = None
-        return {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
-
-    @staticmethod
-    def _restore_signals(previous: dict[int, object]) -> None:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-
     def fit(self, until: int | None = None) -> Path:
         """Train to ``total_steps`` (or stop early at ``until``); returns the run directory.
 
@@ -716,28 +691,26 @@ class Trainer:
         end = min(until, self.total_steps) if until is not None else self.total_steps
         self._open_run_dir()
         try:
-            self.method.train()
-            name = f"{self.cfg.method} on {self.cfg.dataset}"
-            unit = "points" if self.spec.kind == "points" else "images"
-            progress = Progress(name, self.step, end, self.cfg.batch_size * self.cfg.d_steps,
-                                unit, enabled=self.is_main, every=self.progress_every)
-            progress.announce(f"{name}: training steps {self.step + 1} to {end} into "
-                              f"{self.run_dir}")
-            self._reset_log_sums()
-            deadline = (time.perf_counter() + self.cfg.time_limit if self.cfg.time_limit
-                        else math.inf)
-            self.timed_out = False
-            self.stopped_by = None
-            handlers = self._catch_stop_signals()
-            try:
-                self._loop(end, deadline, progress)
-            finally:
-                # A KeyboardInterrupt in the loop (a second Ctrl-C, or any under torchrun) saves
-                # nothing: the step under way is half done, and the last checkpoint stands.
-                self._restore_signals(handlers)
-                progress.close()
-                if self._log is not None:
-                    self._log.close()
+            # Under torchrun the ranks would stop at different steps and wait forever in a
+            # collective: there Ctrl-C ends the run and the last periodic checkpoint stands.
+            # From the first line on, a signal stops the run with a checkpoint.
+            with StopSignals(active=distributed.world_size() == 1) as stop:
+                self.method.train()
+                name = f"{self.cfg.method} on {self.cfg.dataset}"
+                unit = "points" if self.spec.kind == "points" else "images"
+                progress = Progress(name, self.step, end,
+                                    self.cfg.batch_size * self.cfg.d_steps, unit,
+                                    enabled=self.is_main, every=self.progress_every)
+                progress.announce(f"{name}: training steps {self.step + 1} to {end} into "
+                                  f"{self.run_dir}")
+                try:
+                    self._loop(end, progress, stop)
+                finally:
+                    # A KeyboardInterrupt in the loop (a second Ctrl-C) saves nothing: the step
+                    # under way is half done, and the last checkpoint stands.
+                    progress.close()
+                    if self._log is not None:
+                        self._log.close()
             if self.is_main and self.stopped_by is None:
                 self.save_samples(self.run_dir / "samples.png")
                 self.save_stages(self.run_dir / "stages.png")
@@ -747,13 +720,17 @@ class Trainer:
         distributed.barrier()  # no rank returns before rank 0's files are complete
         return self.run_dir
 
-    def _loop(self, end: int, deadline: float, progress: Progress) -> None:
+    def _loop(self, end: int, progress: Progress, stop: StopSignals) -> None:
         cfg = self.cfg
+        self._reset_log_sums()
+        deadline = time.perf_counter() + cfg.time_limit if cfg.time_limit else math.inf
+        self.timed_out = False
+        self.stopped_by = None
         while self.step < end:
             self.train_step()
-            if self.step < end and self._stop_requested is not None:
+            if self.step < end and stop.requested is not None:
                 # Stopped by a signal: this step becomes the last, with its checkpoint.
-                end, self.stopped_by = self.step, self._stop_requested
+                end, self.stopped_by = self.step, stop.requested
             elif self.step < end and self._out_of_time(deadline):
                 # Out of time: this step becomes the last, with its checkpoint and metrics.
                 end, self.timed_out = self.step, True

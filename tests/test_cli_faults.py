@@ -72,12 +72,11 @@ def test_a_signal_saves_an_exact_checkpoint_and_resume_is_bit_exact(signum, code
                             "--checkpoint-every", "100000", "--sample-every", "100000",
                             "--out", str(run))
     try:
-        # 8: the run directory is named before the first step, even through a pipe.
+        # 8: the run directory is named before the first step, even through a pipe; from that
+        # line on a signal ends the run with a checkpoint. Sent at once, it lands in the first
+        # steps, where Ctrl-C used to leave a step-0 checkpoint that nothing could resume.
         first = proc.stderr.readline()
         assert first.strip() == f"dcgan on digits: training steps 1 to 100000 into {run}"
-        while not (run / "log.jsonl").exists() or len(read_jsonl(run / "log.jsonl")) < 3:
-            assert proc.poll() is None
-            time.sleep(0.02)
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -90,7 +89,8 @@ def test_a_signal_saves_an_exact_checkpoint_and_resume_is_bit_exact(signum, code
     assert last.endswith(f"continue with `ganforge train --resume {run}`")
     step = int(last.split("after step ")[1].split()[0])
     _, state = ckpt.load_checkpoint(run / ckpt.CHECKPOINT)
-    assert state["step"] == step >= 3
+    assert state["step"] == step >= 1
+    assert [r["step"] for r in read_jsonl(run / "log.jsonl")] == list(range(1, step + 1))
 
     # The same run uninterrupted, in this process, against the killed one resumed.
     cfg = read_run_config(run)["config"]
@@ -337,9 +337,15 @@ def test_metrics_and_logs_hold_json_never_bare_nan(tmp_path):
     assert json_line({"v": -math.inf}) == '{"v": null}\n'
 
 
-def test_resume_to_a_total_it_already_passed_is_one_line(capsys, trained):
+def test_resume_to_a_total_it_already_passed_is_one_line(capsys, trained, tmp_path):
+    import shutil
+
     line = one_line_error(capsys, ["train", "--resume", str(trained), "--steps", "4"])
-    assert "--steps is the run's new total and must exceed the 8 steps" in line
+    assert "--steps is the run's new total and cannot be below the 8 steps" in line
+    # A finished run resumed as it is: nothing to train, and it says so.
+    shutil.copytree(trained, tmp_path / "run")
+    assert main(["train", "--resume", str(tmp_path / "run")]) == 0
+    assert "has trained all its 8 steps; give --steps N above 8" in capsys.readouterr().err
 
 
 # ---- 8. progress when not on a terminal -------------------------------------------------------

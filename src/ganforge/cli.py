@@ -402,6 +402,9 @@ def train(args: argparse.Namespace) -> int:
             return 0
         trainer = Trainer(cfg)
     resume_hint = f"continue with `ganforge train --resume {trainer.run_dir}`"
+    if trainer.step >= trainer.total_steps and distributed.is_main():
+        print(f"ganforge: {trainer.run_dir} has trained all its {trainer.total_steps} steps; "
+              f"give --steps N above {trainer.total_steps} to train it further", file=sys.stderr)
     try:
         run_dir = trainer.fit()
     except KeyboardInterrupt:
@@ -710,10 +713,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     it), 141 when the reader of stdout went away (`ganforge ... | head`)."""
     from ganforge.errors import GanforgeError
 
-    warnings.showwarning = _one_line_warning
     try:
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            args = build_parser().parse_args(argv)
+            return COMMANDS[args.command](args)
     except GanforgeError as e:
         print(f"ganforge: error: {e}", file=sys.stderr)
         return 2

@@ -157,7 +157,7 @@ def resolve_device(name: str) -> torch.device:
 
 # Far beyond any sensible run: a typo (--latent-dim 1000000000) or a damaged config.json fails
 # here in one line instead of asking for terabytes when the networks are built.
-UPPER_BOUNDS = {"latent_dim": 4096, "width": 2048, "image_size": 2048, "batch_size": 65_536,
+UPPER_BOUNDS = {"latent_dim": 4096, "width": 2048, "image_size": 4096, "batch_size": 65_536,
                 "d_steps": 1000, "n_samples": 10_000, "minibatch_kernels": 4096,
                 "steps": 10**9, "eval_n": 1_000_000, "jitter": 1024, "attention": 2048}
 
@@ -202,17 +202,18 @@ def validate(cfg: TrainConfig, *, saved_run: bool = False) -> TrainConfig:
     ``saved_run``: ``cfg`` comes from a run directory's config.json, loaded to sample or to
     resume: its device need not exist on this machine (resume names the device to go on with),
     and its warnings were given when it trained."""
+    from ganforge.data import DATASETS, dataset_names, is_point_dataset
+    from ganforge.data.datasets import FOLDER_PREFIX
+    from ganforge.losses import ADVERSARIAL_LOSSES
+    from ganforge.methods import METHODS
+    from ganforge.models import ARCHITECTURES
+
     check_field_types(cfg)
     for name, bound in UPPER_BOUNDS.items():
         value = getattr(cfg, name)
         if value is not None and value > bound:
             raise GanforgeError(f"--{name.replace('_', '-')} must be at most {bound}, got "
                                 f"{value}")
-    from ganforge.data import DATASETS, dataset_names, is_point_dataset
-    from ganforge.data.datasets import FOLDER_PREFIX
-    from ganforge.losses import ADVERSARIAL_LOSSES
-    from ganforge.methods import METHODS
-    from ganforge.models import ARCHITECTURES
 
     METHODS.get(cfg.method).check_options(cfg.extra)
     points = is_point_dataset(cfg.dataset)
@@ -305,7 +306,6 @@ def validate_stabilisers(cfg: TrainConfig, loss, warn: bool = True) -> None:
 def validate_evaluation(cfg: TrainConfig) -> None:
     """Check the periodic-evaluation fields before any training time is spent."""
     from ganforge.data import is_point_dataset
-    from ganforge.metrics.evaluate import check_sample_counts, default_metrics, parse_metrics
 
     if cfg.eval_every is not None and is_point_dataset(cfg.dataset):
         validate_point_evaluation(cfg)
@@ -315,6 +315,9 @@ def validate_evaluation(cfg: TrainConfig) -> None:
             if getattr(cfg, name) is not None:
                 raise GanforgeError(f"--{name.replace('_', '-')} needs --eval-every N")
         return
+    # Here, not above: the metrics stack (scipy) is only needed by runs that evaluate.
+    from ganforge.metrics.evaluate import check_sample_counts, default_metrics, parse_metrics
+
     for name in ("eval_every", "eval_n"):
         if getattr(cfg, name) < 1:
             raise GanforgeError(f"--{name.replace('_', '-')} must be at least 1, got "

@@ -534,14 +534,15 @@ class Trainer:
             self._write_checkpoint(self.run_dir / BEST_CHECKPOINT)
         return row
 
-    def check_checkpoint(self, path: Path, tensors: dict[str, torch.Tensor]) -> None:
-        """``tensors`` (read from ``path``) hold this run's training state: every tensor a
-        checkpoint of it holds, with the same shapes and dtypes, and optimiser state that fits
-        the parameters; a one-line error naming the file otherwise."""
+    def check_checkpoint(self, path: Path, tensors: dict[str, torch.Tensor], state: dict) -> None:
+        """``tensors`` and ``state`` (read from ``path``) hold this run's training state: every
+        tensor a checkpoint of it holds, with the same shapes and dtypes, and optimiser state
+        that fits the parameters; a one-line error naming the file otherwise."""
         expected, _ = self.state_tensors_and_json()
         # The optimisers' state appears with their first step; CUDA's generator only on CUDA;
-        # the batcher's permutation is empty until its first epoch begins.
-        optional = ("optim.", "rng.cuda")
+        # the batcher's permutation is empty until its first epoch begins. Checkpoints of
+        # ganforge 0.1 kept the batcher's position in the state alone (see load_state).
+        optional = ("optim.", "rng.cuda") + (() if "batcher" in state else ("batcher.",))
         ckpt.check_tensors(path, tensors, {k: v for k, v in expected.items()
                                            if not k.startswith(optional)},
                            others=optional, any_shape=("batcher.",))
@@ -599,13 +600,10 @@ class Trainer:
         cfg = read_run_config(run_dir)["config"]
         path = run_dir / ckpt.CHECKPOINT
         tensors, state = ckpt.load_checkpoint(path)
-        done, total = state["step"], state["total_steps"]
-        if steps is not None and steps <= done:
-            raise GanforgeError(f"--steps is the run's new total and must exceed the {done} "
-                                f"steps {run_dir} has trained, got {steps}")
-        if steps is None and done >= total:
-            raise GanforgeError(f"{run_dir} has trained all its {total} steps; give --steps N "
-                                f"(above {total}) to train it further")
+        if steps is not None and steps < state["step"]:
+            # Training on would do nothing, and the run would look as if it had stopped there.
+            raise GanforgeError(f"--steps is the run's new total and cannot be below the "
+                                f"{state['step']} steps {run_dir} has trained, got {steps}")
         cfg = cfg.replace(out=str(run_dir))
         if steps is not None:
             cfg = cfg.replace(steps=steps, epochs=None)
@@ -625,8 +623,8 @@ class Trainer:
             cfg = cfg.replace(sync_bn=False)
         trainer = cls(cfg, dataset=dataset)
         if steps is None:
-            trainer.total_steps = total
-        trainer.check_checkpoint(path, tensors)
+            trainer.total_steps = state["total_steps"]
+        trainer.check_checkpoint(path, tensors, state)
         try:
             trainer.load_state(tensors, state)
         except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:

@@ -521,8 +521,9 @@ class Trainer:
             kept = (f"the checkpoint of step {self.last_checkpoint_step} is kept"
                     if self.last_checkpoint_step is not None else "no checkpoint was written")
             raise GanforgeError(f"could not write the checkpoint of step {self.step} to "
-                                f"{e.filename or path} ({e.strerror or e}); {kept}: free space, "
-                                f"then continue with --resume {self.run_dir}") from None
+                                f"{e.filename or path} ({e.strerror or e}); {kept}: once the "
+                                f"disk takes it again, continue with --resume {self.run_dir}"
+                                ) from None
 
     def evaluate(self) -> dict:
         """Metrics of the sampling generator now (a row of metrics.jsonl); when ``best_metric``

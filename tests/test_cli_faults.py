@@ -44,6 +44,13 @@ TINY = ["--dataset", "digits", "--image-size", "16", "--width", "8", "--latent-d
         "--batch-size", "32", "--device", "cpu", "--seed", "5"]
 
 
+@pytest.fixture(autouse=True)
+def _one_thread(_few_threads):
+    # These networks are tiny: one thread runs their steps fastest, where two spin-wait on
+    # each other whenever the cores are busy with other work.
+    torch.set_num_threads(1)
+
+
 def ganforge_process(*args: str, **popen) -> subprocess.Popen:
     """``ganforge ARGS`` in a process of its own, on this checkout's code, with the threads
     the in-process runs use (so that its arithmetic is theirs, bit for bit)."""

@@ -28,6 +28,13 @@ from ganforge.training.run_dir import LOCK_FILE, RunLock
 from tests.training.test_trainer import config
 
 
+@pytest.fixture(autouse=True)
+def _one_thread(_few_threads):
+    # These networks are tiny: one thread runs their steps fastest, where two spin-wait on
+    # each other whenever the cores are busy with other work.
+    torch.set_num_threads(1)
+
+
 def finite_weights(tensors):
     return all(torch.isfinite(t).all() for t in tensors.values() if t.is_floating_point())
 

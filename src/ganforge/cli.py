@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from ganforge.config import DEFAULT_STEPS, DEVICES, OPTIMIZERS, PRECISIONS, TrainConfig
 
@@ -197,7 +201,8 @@ def _add_sample(sub) -> None:
     p.add_argument("run_dir", help="a run directory written by `ganforge train`")
     p.add_argument("--n", type=int, default=None,
                    help="number of samples (default: 64 images, or 2500 points of a toy run)")
-    p.add_argument("--out", default="samples.png", help="PNG file to write (GIF for --walk)")
+    p.add_argument("--out", default=None,
+                   help="PNG file to write (default: samples.png; --walk: a GIF, walk.gif)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise")
     p.add_argument("--nrow", type=int, default=None, help="images per row (default: square)")
     p.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
@@ -253,6 +258,8 @@ def _add_translate(sub) -> None:
                    help="two-domain runs: which way to translate")
     p.add_argument("--to-domain", default=None, metavar="NAME",
                    help="stargan: the target domain (a name of the run's data set or an index)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace outputs already in --out (inputs are never replaced)")
     p.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
 
 
@@ -398,20 +405,28 @@ def train(args: argparse.Namespace) -> int:
             print(json.dumps(cfg.to_dict(), indent=2))
             return 0
         trainer = Trainer(cfg)
+    resume_hint = f"continue with `ganforge train --resume {trainer.run_dir}`"
+    if trainer.step >= trainer.total_steps and distributed.is_main():
+        print(f"ganforge: {trainer.run_dir} has trained all its {trainer.total_steps} steps; "
+              f"give --steps N above {trainer.total_steps} to train it further", file=sys.stderr)
     try:
         run_dir = trainer.fit()
     except KeyboardInterrupt:
-        # Under torchrun the ranks stop at different points, so the last periodic checkpoint
-        # stands; one process saves the step it reached.
+        # A second Ctrl-C (or any under torchrun, whose ranks stop at different points): the
+        # step under way is half done, so the last periodic checkpoint stands.
         saved = trainer.last_checkpoint_step
         if distributed.is_main():
-            print(f"\ninterrupted at step {trainer.step}; " + (
-                  f"checkpoint of step {saved} kept; continue with `ganforge train --resume "
-                  f"{trainer.run_dir}`" if saved is not None else "no checkpoint was written"),
-                  file=sys.stderr)
+            print(f"ganforge: interrupted at step {trainer.step}; " + (
+                  f"the checkpoint of step {saved} stands; {resume_hint}" if saved is not None
+                  else "no checkpoint was written"), file=sys.stderr)
         return 130
     if not distributed.is_main():
         return 0
+    if trainer.stopped_by is not None:
+        name = signal.Signals(trainer.stopped_by).name
+        print(f"ganforge: {name} received: stopped after step {trainer.step} of "
+              f"{trainer.total_steps}, checkpoint saved; {resume_hint}", file=sys.stderr)
+        return 128 + trainer.stopped_by
     if trainer.timed_out:
         print(f"--time-limit reached at step {trainer.step} of {trainer.total_steps}; continue "
               f"with `ganforge train --resume {run_dir}`", file=sys.stderr)
@@ -437,10 +452,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from ganforge.errors import GanforgeError
     from ganforge.inference import load
     from ganforge.viz import save_image
+    from ganforge.viz.grid import check_suffix
 
     for name in ("n", "steps", "rows"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise GanforgeError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    # Before any work: a GIF written into a .png (or a PNG into a .gif) shows as broken.
+    default, suffix, kind = (("walk.gif", ".gif", "an animated GIF") if args.walk is not None
+                             else ("samples.png", ".png", "PNG"))
+    args.out = check_suffix(args.out or default, suffix, kind)
     model = load(args.run_dir, device=args.device)
     if args.n is None:
         args.n = 2500 if model.draws_points else 32 if args.reconstruct else 64
@@ -533,8 +553,6 @@ def format_table(values: dict) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ganforge import __version__
     from ganforge.config import resolve_device, write_json
     from ganforge.data import is_point_dataset
@@ -587,8 +605,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def eval_points(args: argparse.Namespace, run_dir: str, dataset: str) -> int:
     """``ganforge eval`` of a toy-mixture run: modes covered and high-quality share."""
-    from pathlib import Path
-
     from ganforge import __version__
     from ganforge.config import write_json
     from ganforge.data import ToyMixture
@@ -611,8 +627,6 @@ def eval_points(args: argparse.Namespace, run_dir: str, dataset: str) -> int:
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ganforge.data import to_uint8
     from ganforge.data.translation import read_image_files
     from ganforge.errors import GanforgeError
@@ -626,18 +640,56 @@ def cmd_translate(args: argparse.Namespace) -> int:
                             "translate; train pix2pix, cyclegan, dualgan, discogan, unit or "
                             "stargan")
     channels = model.source_channels(args.direction)
-    names, images = read_image_files(Path(args.input), model.method.spec.img_size, channels)
-    outputs = to_uint8(model.translate(images, args.direction, args.to_domain) * 2 - 1)
+    files, images = read_image_files(Path(args.input), model.method.spec.img_size, channels)
     out = Path(args.out)
+    targets, grid = translation_targets(files, out, args.overwrite)
+    outputs = to_uint8(model.translate(images, args.direction, args.to_domain) * 2 - 1)
     out.mkdir(parents=True, exist_ok=True)
-    for name, image in zip(names, outputs, strict=True):
-        save_image(image, out / f"{name}.png")
+    for target, image in zip(targets, outputs, strict=True):
+        save_image(image, target)
     shown = side_by_side(images[:32], outputs[:32])
-    save_image(image_grid(shown, nrow=8), out / "grid.png", model.scale)
+    save_image(image_grid(shown, nrow=8), grid, model.scale)
     target = args.to_domain if args.to_domain is not None else args.direction
-    print(f"translated {len(names)} images ({target}) into {out}; inputs beside outputs: "
-          f"{out / 'grid.png'}")
+    print(f"translated {len(files)} images ({target}) into {out}; inputs beside outputs: "
+          f"{grid}")
     return 0
+
+
+TRANSLATION_GRID = "grid.png"
+
+
+def translation_targets(files: list[Path], out: Path,
+                        overwrite: bool = False) -> tuple[list[Path], Path]:
+    """Where ``ganforge translate`` writes the translations of ``files`` (``out``/STEM.png) and
+    its comparison grid; a one-line error, before any work, when two outputs would share a
+    name, an output would replace an input, or (without ``overwrite``) replace a file."""
+    from collections import defaultdict
+
+    from ganforge.errors import GanforgeError
+
+    grid = out / TRANSLATION_GRID
+    by_target = defaultdict(list)
+    for f in files:
+        by_target[out / f"{f.stem}.png"].append(f)
+    for target, sources in by_target.items():
+        if len(sources) > 1:
+            raise GanforgeError(f"{' and '.join(s.name for s in sources)} would both be "
+                                f"translated into {target}; rename one of them")
+    if grid in by_target:
+        raise GanforgeError(f"{by_target[grid][0]} would be translated into {grid}, where the "
+                            "comparison grid goes; rename it")
+    inputs = {f.resolve() for f in files}
+    for target in [*by_target, grid]:
+        if target.resolve() in inputs:
+            raise GanforgeError(f"{target} is one of the input images, which translating would "
+                                "overwrite; give an --out folder apart from the inputs")
+    existing = [t for t in [*by_target, grid] if t.exists()]
+    if existing and not overwrite:
+        raise GanforgeError(f"{out} already holds {', '.join(t.name for t in existing[:3])}"
+                            f"{f' ({len(existing)} files in all)' if len(existing) > 3 else ''} "
+                            "that this translation would replace; give --overwrite to replace "
+                            "them, or another --out")
+    return list(by_target), grid
 
 
 def _comma_list(flag: str, text: str, kind=str) -> list:
@@ -668,14 +720,36 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval,
             "translate": cmd_translate, "bench": cmd_bench}
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"ganforge: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command. Every failure a user can cause or meet ends in one line on stderr and a
+    non-zero exit code: 2 for an error, 130 for Ctrl-C (128 + the signal, as shells report
+    it), 141 when the reader of stdout went away (`ganforge ... | head`)."""
     from ganforge.errors import GanforgeError
 
-    args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            args = build_parser().parse_args(argv)
+            return COMMANDS[args.command](args)
     except GanforgeError as e:
         print(f"ganforge: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ganforge: interrupted (Ctrl-C)", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit; point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except OSError as e:
+        # The machine's limits (a full disk, a read-only folder, a path through a file): the
+        # file and the reason, not a traceback.
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"ganforge: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
 
 

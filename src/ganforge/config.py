@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from ganforge.errors import GanforgeError
+from ganforge.files import write_json  # noqa: F401  (callers import it from here)
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")
 D_NORMS = ("batch", "none", "layer", "spectral")
@@ -140,6 +140,8 @@ def check_choice(kind: str, value: str, choices: tuple[str, ...]) -> None:
 
 def resolve_device(name: str) -> torch.device:
     """auto picks CUDA when present; asking for CUDA without it is an error, not a fallback."""
+    import torch  # here, not at the top: `ganforge --help` and start-up stay free of torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cpu":
@@ -156,13 +158,65 @@ def resolve_device(name: str) -> torch.device:
     raise GanforgeError(f"unknown device {name!r}; choose one of: {', '.join(DEVICES)}")
 
 
-def validate(cfg: TrainConfig) -> TrainConfig:
-    """Check every field a user can get wrong, with one line naming the field and the fix."""
+# Far beyond any sensible run: a typo (--latent-dim 1000000000) or a damaged config.json fails
+# here in one line instead of asking for terabytes when the networks are built.
+UPPER_BOUNDS = {"latent_dim": 4096, "width": 2048, "image_size": 4096, "batch_size": 65_536,
+                "d_steps": 1000, "n_samples": 10_000, "minibatch_kernels": 4096,
+                "steps": 10**9, "eval_n": 1_000_000, "jitter": 1024, "attention": 2048}
+
+
+def _has_type(value: Any, name: str) -> bool:
+    """Whether ``value`` is of the annotated type ``name`` (a dataclass field's annotation, a
+    string under ``from __future__ import annotations``), as JSON can hold it."""
+    if name == "bool":
+        return isinstance(value, bool)
+    if name == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if name == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if name == "str":
+        return isinstance(value, str)
+    if name == "None":
+        return value is None
+    if name.startswith("dict["):
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
+    if name.startswith("tuple[str"):
+        return isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)
+    raise TypeError(f"no type check for annotation {name!r}")
+
+
+def check_field_types(obj: Any) -> None:
+    """Each field of the dataclass ``obj`` holds a value of its annotated type (``int | None``
+    takes an int or None); a one-line error naming the field otherwise. Dataclasses do not
+    check, and a config.json edited by hand or damaged can hold anything."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        allowed = [t.strip() for t in str(f.type).split("|")]
+        if not any(_has_type(value, t) for t in allowed):
+            kinds = " or ".join("null" if t == "None" else t for t in allowed)
+            raise GanforgeError(f"{f.name} must be {kinds}, got {value!r}")
+        if isinstance(value, float) and value != value:  # NaN passes every bound below
+            raise GanforgeError(f"{f.name} must be a number, got NaN")
+
+
+def validate(cfg: TrainConfig, *, saved_run: bool = False) -> TrainConfig:
+    """Check every field a user can get wrong, with one line naming the field and the fix.
+
+    ``saved_run``: ``cfg`` comes from a run directory's config.json, loaded to sample or to
+    resume: its device need not exist on this machine (resume names the device to go on with),
+    and its warnings were given when it trained."""
     from ganforge.data import DATASETS, dataset_names, is_point_dataset
     from ganforge.data.datasets import FOLDER_PREFIX
     from ganforge.losses import ADVERSARIAL_LOSSES
     from ganforge.methods import METHODS
     from ganforge.models import ARCHITECTURES
+
+    check_field_types(cfg)
+    for name, bound in UPPER_BOUNDS.items():
+        value = getattr(cfg, name)
+        if value is not None and value > bound:
+            raise GanforgeError(f"--{name.replace('_', '-')} must be at most {bound}, got "
+                                f"{value}")
 
     METHODS.get(cfg.method).check_options(cfg.extra)
     points = is_point_dataset(cfg.dataset)
@@ -173,15 +227,18 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         )
     if cfg.arch is not None:
         ARCHITECTURES.get(cfg.arch)
-    validate_stabilisers(cfg, ADVERSARIAL_LOSSES.get(cfg.loss))
+    validate_stabilisers(cfg, ADVERSARIAL_LOSSES.get(cfg.loss), warn=not saved_run)
     check_choice("precision", cfg.precision, PRECISIONS)
     check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
-    if resolve_device(cfg.device).type != "cuda" and cfg.cuda_graphs:
-        raise GanforgeError("--cuda-graphs replays the training step on a CUDA device; this run "
-                            "is on the CPU: drop it")
-    if resolve_device(cfg.device).type != "cuda" and cfg.sync_bn:
-        raise GanforgeError("--sync-bn synchronises batch norm between GPUs and needs CUDA; on "
-                            "CPUs each process normalises its own slice of the batch: drop it")
+    if not saved_run:
+        on_cuda = resolve_device(cfg.device).type == "cuda"
+        if not on_cuda and cfg.cuda_graphs:
+            raise GanforgeError("--cuda-graphs replays the training step on a CUDA device; this "
+                                "run is on the CPU: drop it")
+        if not on_cuda and cfg.sync_bn:
+            raise GanforgeError("--sync-bn synchronises batch norm between GPUs and needs CUDA; "
+                                "on CPUs each process normalises its own slice of the batch: "
+                                "drop it")
     positive = ("batch_size", "latent_dim", "width", "d_steps", "log_every", "sample_every",
                 "checkpoint_every", "n_samples")
     for name in positive:
@@ -218,7 +275,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     return cfg
 
 
-def validate_stabilisers(cfg: TrainConfig, loss) -> None:
+def validate_stabilisers(cfg: TrainConfig, loss, warn: bool = True) -> None:
     """Refuse combinations that make no sense before any training time is spent."""
     check_choice("--d-norm", cfg.d_norm, D_NORMS)
     check_choice("--g-norm", cfg.g_norm, G_NORMS)
@@ -244,7 +301,7 @@ def validate_stabilisers(cfg: TrainConfig, loss) -> None:
     if cfg.clip is not None and cfg.d_norm == "spectral":
         raise GanforgeError("--clip and --d-norm spectral both bound D's Lipschitz constant; "
                             "use one")
-    if cfg.loss == "wasserstein" and cfg.clip is None and cfg.gp_weight is None and (
+    if warn and cfg.loss == "wasserstein" and cfg.clip is None and cfg.gp_weight is None and (
         cfg.d_norm != "spectral"
     ):
         warnings.warn("--loss wasserstein without --clip, --gp-weight or --d-norm spectral "
@@ -255,7 +312,6 @@ def validate_stabilisers(cfg: TrainConfig, loss) -> None:
 def validate_evaluation(cfg: TrainConfig) -> None:
     """Check the periodic-evaluation fields before any training time is spent."""
     from ganforge.data import is_point_dataset
-    from ganforge.metrics.evaluate import check_sample_counts, default_metrics, parse_metrics
 
     if cfg.eval_every is not None and is_point_dataset(cfg.dataset):
         validate_point_evaluation(cfg)
@@ -265,6 +321,9 @@ def validate_evaluation(cfg: TrainConfig) -> None:
             if getattr(cfg, name) is not None:
                 raise GanforgeError(f"--{name.replace('_', '-')} needs --eval-every N")
         return
+    # Here, not above: the metrics stack (scipy) is only needed by runs that evaluate.
+    from ganforge.metrics.evaluate import check_sample_counts, default_metrics, parse_metrics
+
     for name in ("eval_every", "eval_n"):
         if getattr(cfg, name) < 1:
             raise GanforgeError(f"--{name.replace('_', '-')} must be at least 1, got "
@@ -317,10 +376,3 @@ def with_method_defaults(method: str, **overrides: Any) -> TrainConfig:
     dataset = overrides.get("dataset", TrainConfig.dataset)
     return TrainConfig(method=method, **{**METHODS.get(method).defaults,
                                          **dataset_defaults(dataset), **overrides})
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON atomically: a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)

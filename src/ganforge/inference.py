@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ganforge.config import TrainConfig, resolve_device
+from ganforge.config import TrainConfig, resolve_device, validate
 from ganforge.data import ToyMixture, to_uint8
 from ganforge.errors import GanforgeError
 from ganforge.methods import METHODS, DataSpec, Method
@@ -34,10 +34,15 @@ def read_run_config(run_dir: Path) -> dict:
         raise GanforgeError(f"{path} not found; is {run_dir} a ganforge run directory?")
     try:
         raw = json.loads(path.read_text())
-        return {**raw, "config": TrainConfig.from_dict(raw["config"]),
-                "data_spec": DataSpec.from_dict(raw["data_spec"])}
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise GanforgeError(f"{path} is not a valid ganforge config ({e})") from None
+        # Checked before anything is built from it: a damaged or hand-edited file must fail
+        # here in one line, not by asking for terabytes (latent_dim 10^9) or deep in torch.
+        cfg = validate(TrainConfig.from_dict(raw["config"]), saved_run=True)
+        return {**raw, "config": cfg, "data_spec": DataSpec.from_dict(raw["data_spec"])}
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError,
+            GanforgeError) as e:
+        reason = f"no {e} entry" if isinstance(e, KeyError) else str(e)
+        raise GanforgeError(f"{path} is not a valid ganforge config ({reason}); restore the "
+                            "run's own config.json") from None
 
 
 class Model:
@@ -95,8 +100,16 @@ class Model:
         if self.draws_points:
             raise GanforgeError(f"this run draws 2-D points ({self.cfg.dataset}), not images; "
                                 "`ganforge sample RUN_DIR` draws their scatter plot")
-        return self.method.run_G(z.to(self.method.device), condition).add(1.0).div_(2.0).clamp_(
-            0.0, 1.0)
+        return self._unit_range(self.method.run_G(z.to(self.method.device), condition))
+
+    @staticmethod
+    def _unit_range(fakes: torch.Tensor) -> torch.Tensor:
+        """Generator outputs in [-1, 1] as images in [0, 1]; an error, not a black picture,
+        when they hold NaN or inf (a checkpoint with finite weights can still overflow)."""
+        if not torch.isfinite(fakes).all():
+            raise GanforgeError("the generator's outputs hold NaN or inf: the run diverged; "
+                                "sample an earlier checkpoint or retrain with a lower --lr")
+        return fakes.add(1.0).div_(2.0).clamp_(0.0, 1.0)
 
     @staticmethod
     def _generator(seed: int | None) -> torch.Generator | None:
@@ -121,7 +134,7 @@ class Model:
                 raise GanforgeError(f"give one caption or {n} of them, got {len(condition)}")
         generator = self._generator(seed)
         fakes = self.method.sample(n, generator, condition=condition)
-        return fakes if self.draws_points else fakes.add(1.0).div_(2.0).clamp_(0.0, 1.0)
+        return fakes if self.draws_points else self._unit_range(fakes)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, condition=None) -> torch.Tensor:
@@ -326,7 +339,7 @@ class Model:
     @torch.no_grad()
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         """G(encode(x)) in [0, 1] for images (float in [0, 1] or uint8)."""
-        return self.method.run_G(self.encode(images)).add(1.0).div_(2.0).clamp_(0.0, 1.0)
+        return self._unit_range(self.method.run_G(self.encode(images)))
 
     def reconstruction_grid(self, images: torch.Tensor, per_row: int = 8,
                             title: str = "reconstructions") -> torch.Tensor:
@@ -378,7 +391,7 @@ class Model:
         options = {"to_domain": to_domain} if to_domain is not None else {}
         out = [self.method.translate(x[i : i + batch], direction, G=self.G, **options)
                for i in range(0, len(x), batch)]
-        return torch.cat(out).add(1.0).div_(2.0).clamp_(0.0, 1.0)
+        return self._unit_range(torch.cat(out))
 
     def walk(self, keyframes: int = 6, steps: int = 12, panels: int = 4, mode: str = "slerp",
              seed: int = 0) -> list[torch.Tensor]:
@@ -403,8 +416,13 @@ def load(run_dir: str | Path, device: str = "auto") -> Model:
     run_dir = Path(run_dir)
     info = read_run_config(run_dir)
     cfg: TrainConfig = info["config"]
-    tensors, state = ckpt.load_checkpoint(run_dir / ckpt.CHECKPOINT)
+    path = run_dir / ckpt.CHECKPOINT
+    tensors, state = ckpt.load_checkpoint(path)
     method = METHODS.get(cfg.method)(cfg, info["data_spec"])
+    expected = method.state_dict()
+    if cfg.ema is not None:
+        expected.update(ckpt.prefixed("G_ema", method.G.state_dict()))
+    ckpt.check_tensors(path, tensors, expected, others=ckpt.OTHER_PREFIXES)
     weights = {k: v for k, v in tensors.items() if k in method.state_dict()}
     ema = ckpt.unprefixed("G_ema", tensors)
     if ema:

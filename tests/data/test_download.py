@@ -32,15 +32,17 @@ def test_fetch_tries_the_next_mirror(tmp_path):
     assert dest.read_bytes() == b"ok"
 
 
-def test_fetch_checks_a_sha256_prefix_and_is_atomic(tmp_path):
+def test_fetch_checks_the_full_sha256_and_is_atomic(tmp_path):
     payload = b"not really inception weights" * 1000
     source = tmp_path / "src.bin"
     source.write_bytes(payload)
-    prefix = hashlib.sha256(payload).hexdigest()[:8]
+    digest = hashlib.sha256(payload).hexdigest()
     dest = tmp_path / "out" / "w.pth"
+    # Only the first 8 digits right, as a forged file can be made to match: refused.
+    forged = digest[:8] + ("0" if digest[8] != "0" else "1") + digest[9:]
     with pytest.raises(DataError, match="sha256"):
-        fetch([source.as_uri()], dest, sha256_prefix="00000000" if prefix != "00000000" else "1")
+        fetch([source.as_uri()], dest, sha256=forged)
     assert list(dest.parent.glob("*")) == []  # neither dest nor a .part file
-    assert fetch([source.as_uri()], dest, sha256_prefix=prefix) == dest
+    assert fetch([source.as_uri()], dest, sha256=digest) == dest
     assert dest.read_bytes() == payload
     assert list(dest.parent.glob("*.part")) == []

@@ -101,9 +101,9 @@ def test_unpaired_layout(tmp_path):
 
 def test_read_image_files_converts_channels(tmp_path):
     _save(tmp_path / "in" / "a.png", np.stack([_ramp(3)] * 3, axis=-1))
-    names, images = read_image_files(tmp_path / "in", 8, channels=1)
-    assert names == ["a"] and images.shape == (1, 1, 8, 8)
-    names, images = read_image_files(tmp_path / "in" / "a.png", 8, channels=3)
+    files, images = read_image_files(tmp_path / "in", 8, channels=1)
+    assert files == [tmp_path / "in" / "a.png"] and images.shape == (1, 1, 8, 8)
+    files, images = read_image_files(tmp_path / "in" / "a.png", 8, channels=3)
     assert images.shape == (1, 3, 8, 8)
     with pytest.raises(DataError, match="neither"):
         read_image_files(tmp_path / "missing", 8, 1)

@@ -43,8 +43,12 @@ def _make_zip(path, files: dict[str, bytes]):
             zf.writestr(name, data)
 
 
-def _serve(monkeypatch, name: str, archive) -> None:
-    entry = dataclasses.replace(TRANSLATION_DOWNLOADS[name], url=archive.as_uri())
+def _serve(monkeypatch, name: str, archive, published: bool = False) -> None:
+    """Serve ``archive`` for set ``name``; unless ``published``, as a set whose digest is not
+    published (the fake archive could not match the real one's)."""
+    entry = TRANSLATION_DOWNLOADS[name]
+    entry = dataclasses.replace(entry, url=archive.as_uri(),
+                                sha256=entry.sha256 if published else None)
     monkeypatch.setitem(TRANSLATION_DOWNLOADS, name, entry)
 
 
@@ -57,7 +61,15 @@ def test_unknown_set_lists_the_valid_names(tmp_path):
 def test_registry_entries_point_at_the_authors_server():
     assert TRANSLATION_DOWNLOADS["facades"].url.endswith("/pix2pix/datasets/facades.tar.gz")
     assert TRANSLATION_DOWNLOADS["cyclegan-maps"].url.endswith("/cyclegan/datasets/maps.zip")
-    assert all(e.sha256 is None for e in TRANSLATION_DOWNLOADS.values())  # none invented
+    assert all(e.url.startswith("https://") for e in TRANSLATION_DOWNLOADS.values())
+    # The CycleGAN archives' digests are published (by TensorFlow Datasets); pix2pix's are not,
+    # and none is invented for them.
+    for entry in TRANSLATION_DOWNLOADS.values():
+        published = entry.archive == "zip"
+        assert (entry.sha256 is not None) == published
+        assert entry.sha256 is None or len(entry.sha256) == 64
+    assert (TRANSLATION_DOWNLOADS["cyclegan-maps"].sha256
+            == "639534f69dbf9f36bef8d6292a7698006361221f83f0285d7c9ca78afe6e8a9e")
     assert {e.layout for e in TRANSLATION_DOWNLOADS.values()} == {"side-by-side", "unpaired"}
 
 
@@ -114,6 +126,17 @@ def test_given_digest_is_checked_on_download(monkeypatch, tmp_path):
     assert not (tmp_path / "data" / "maps.tar.gz").exists()  # a bad download never lands
     good = hashlib.sha256(src.read_bytes()).hexdigest()
     assert (download_translation_set("maps", tmp_path / "data", sha256=good) / "train").is_dir()
+
+
+def test_a_download_that_differs_from_the_published_digest_never_lands(monkeypatch, tmp_path):
+    src = tmp_path / "horse2zebra.zip"
+    _make_zip(src, {"horse2zebra/trainA/a.jpg": b"a", "horse2zebra/trainB/b.jpg": b"b"})
+    _serve(monkeypatch, "horse2zebra", src, published=True)
+    with pytest.raises(DataError, match="sha256") as info:
+        download_translation_set("horse2zebra", tmp_path / "data")
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "data" / "horse2zebra.zip").exists()
+    assert not (tmp_path / "data" / "SHA256SUMS").exists()  # nothing pinned
 
 
 def test_colliding_names_extract_into_their_own_folder(monkeypatch, tmp_path):

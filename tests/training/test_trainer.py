@@ -100,7 +100,8 @@ def test_checkpoint_holds_no_pickle(tmp_path, digits):
     Trainer(config(tmp_path, "p", steps=2, ema=0.99), dataset=digits).fit()
     run = tmp_path / "p"
     assert sorted(p.name for p in run.iterdir() if p.is_file()) == [
-        "checkpoint.safetensors", "config.json", "log.jsonl", "samples.png", "state.json"]
+        ".lock", "checkpoint.safetensors", "config.json", "log.jsonl", "samples.png",
+        "state.json"]
     tensors, state = ckpt.load_checkpoint(run / ckpt.CHECKPOINT)
     assert {"G", "D", "G_ema", "ema", "optim", "rng", "batcher"} == {k.split(".")[0]
                                                                   for k in tensors}
@@ -109,7 +110,7 @@ def test_checkpoint_holds_no_pickle(tmp_path, digits):
 
 def test_new_run_refuses_to_overwrite_an_existing_one(tmp_path, digits):
     Trainer(config(tmp_path, "o", steps=1), dataset=digits).fit()
-    with pytest.raises(GanforgeError, match="already holds a run; continue it with --resume"):
+    with pytest.raises(GanforgeError, match="already holds a run .* continue it with --resume"):
         Trainer(config(tmp_path, "o", steps=1), dataset=digits).fit()
 
 

@@ -271,11 +271,20 @@ def load_captioned_digits(base: str, root: Path, split: str, download: bool) -> 
 # ---- the caption data sets of Reed et al. 2016 ------------------------------------------------
 
 
+def _read_text(path: Path) -> str:
+    """The text of ``path``, which must be UTF-8 (as the release's files are)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset "
+                        f"{e.start}); save it as UTF-8") from None
+
+
 def _split_classes(path: Path, split: str, classes: list[str]) -> list[str]:
     listing = path / ("trainvalclasses.txt" if split == "train" else "testclasses.txt")
     if not listing.is_file():
         return classes
-    wanted = {line.strip() for line in listing.read_text().splitlines() if line.strip()}
+    wanted = {line.strip() for line in _read_text(listing).splitlines() if line.strip()}
     missing = sorted(wanted - set(classes))
     if missing:
         raise DataError(f"{listing} names classes with no folder under {path / 'images'}: "
@@ -304,7 +313,7 @@ def load_caption_folder(path: Path, split: str = "train", size: int = 64) -> Cap
             caption_file = text_dir / cls / f"{image.stem}.txt"
             if not caption_file.is_file():
                 raise DataError(f"{image} has no captions: {caption_file} not found")
-            lines = [words_of(line) for line in caption_file.read_text().splitlines()]
+            lines = [words_of(line) for line in _read_text(caption_file).splitlines()]
             texts[image] = [w[:MAX_CAPTION_WORDS] for w in lines if w]
             if not texts[image]:
                 raise DataError(f"{caption_file} holds no caption")

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ganforge.data.dataset import ImageDataset, resize_images
 from ganforge.data.download import check_digest, fetch
 from ganforge.data.idx import parse_idx, read_bytes
+from ganforge.data.image_files import IMAGE_SUFFIXES, open_image
 from ganforge.data.stacked_mnist import stack_digits
 from ganforge.data.toy import ToyMixture
 from ganforge.errors import DataError, GanforgeError
@@ -26,7 +27,6 @@ DEFAULT_IMAGE_SIZE = {"digits": 16, "mnist": 28, "fashion-mnist": 28, "cifar10":
                       "stacked-mnist": 28, "edges2mnist": 32, "digits2mnist": 32,
                       "mnist-styles": 32, "captioned-mnist": 28, "captioned-digits": 16}
 FOLDER_PREFIX = "folder:"
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
 
 def default_data_dir() -> Path:
@@ -345,8 +345,14 @@ def load_folder(path: Path, image_size: int) -> ImageDataset:
         raise DataError(
             f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {path}"
         )
-    images = read_images(files, image_size)
     parents = [p.parent.relative_to(path).as_posix() for p in files]
+    if "." in parents and len(set(parents)) > 1:
+        loose = next(p for p in files if p.parent == path)
+        sub = next(p for p in parents if p != ".")
+        raise DataError(f"{path} holds images at its top level ({loose.name}) and in subfolders "
+                        f"({sub}/), which would make classes of both; put every image in a "
+                        "class subfolder, or all of them at the top")
+    images = read_images(files, image_size)
     class_names = sorted(set(parents)) if len(set(parents)) > 1 else []
     labels = (
         torch.tensor([class_names.index(p) for p in parents]) if class_names else None
@@ -365,14 +371,8 @@ def read_images(files: list[Path], size: int) -> torch.Tensor:
 
 
 def _load_image(path: Path, size: int) -> Image.Image:
-    try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode not in ("L", "RGB"):
-                img = img.convert("RGB")
-            w, h = img.size
-            side = min(w, h)
-            box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
-            return img.resize((size, size), Image.Resampling.BICUBIC, box=box)
-    except (UnidentifiedImageError, OSError) as e:
-        raise DataError(f"{path} is not a readable image ({e}); remove or replace it") from None
+    img = open_image(path)
+    w, h = img.size
+    side = min(w, h)
+    box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
+    return img.resize((size, size), Image.Resampling.BICUBIC, box=box)

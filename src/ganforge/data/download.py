@@ -25,26 +25,27 @@ def file_digest(path: Path, algorithm: str = "md5", data: bytes | None = None) -
     return h.hexdigest()
 
 
-def check_digest(path: Path, expected: str, algorithm: str = "md5", data: bytes | None = None,
-                 prefix: bool = False):
-    """Raise DataError unless the digest equals ``expected`` (or starts with it, for ``prefix``:
-    torch hub names weight files by the first hex digits of their sha256)."""
+def check_digest(path: Path, expected: str, algorithm: str = "md5", data: bytes | None = None):
+    """Raise DataError unless the digest equals ``expected``."""
     actual = file_digest(path, algorithm, data)
-    if not (actual.startswith(expected.lower()) if prefix else actual == expected):
+    if actual != expected.lower():
         raise DataError(
             f"{path} failed its checksum ({algorithm} {actual}, expected {expected}); "
             "delete it and download it again, or point --data-dir at a good copy"
         )
 
 
-def fetch(
-    urls: list[str], dest: Path, md5: str | None = None, sha256_prefix: str | None = None
-) -> Path:
-    """Fetch the first URL that answers into ``dest``, verified, via a temp file and a rename."""
+def fetch(urls: list[str], dest: Path, md5: str | None = None, sha256: str | None = None) -> Path:
+    """Fetch the first URL that answers into ``dest``, verified against ``md5`` or ``sha256``
+    when given, via a temp file and a rename. A plain ``http://`` URL is used only with a digest
+    to check: without one, anyone on the path could swap the file unseen."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     errors = []
     for url in urls:
+        if url.startswith("http://") and md5 is None and sha256 is None:
+            errors.append(f"{url}: plain http without a digest to check the file against")
+            continue
         try:
             with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
                 total = int(response.headers.get("Content-Length") or 0) or None
@@ -57,8 +58,8 @@ def fetch(
                         bar.update(len(chunk))
             if md5 is not None:
                 check_digest(part, md5)
-            if sha256_prefix is not None:
-                check_digest(part, sha256_prefix, "sha256", prefix=True)
+            if sha256 is not None:
+                check_digest(part, sha256, "sha256")
             os.replace(part, dest)
             return dest
         except (urllib.error.URLError, OSError, DataError) as e:

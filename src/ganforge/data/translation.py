@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.data.dataset import ImageDataset, resize_images
+from ganforge.data.image_files import image_size, open_image
 from ganforge.errors import DataError
 
 PAIRED_PREFIX = "paired:"
@@ -205,17 +206,10 @@ def _image_files(folder: Path) -> list[Path]:
 
 def _read_images(files: list[Path], size: int | None, box=None) -> torch.Tensor:
     """uint8 [N, C, H, W] of the files (gray if all are gray, else RGB), resized to size."""
-    from PIL import Image, UnidentifiedImageError
-
     pictures = []
     for path in files:
-        try:
-            with Image.open(path) as img:
-                img.load()
-                img = img if img.mode in ("L", "RGB") else img.convert("RGB")
-                pictures.append(img.crop(box(img)) if box is not None else img)
-        except (UnidentifiedImageError, OSError) as e:
-            raise DataError(f"{path} is not a readable image ({e}); remove or replace it") from None
+        img = open_image(path)
+        pictures.append(img.crop(box(img)) if box is not None else img)
     gray = all(p.mode == "L" for p in pictures)
     side = size or min(min(p.size) for p in pictures)
     arrays = [np.asarray(p.convert("L" if gray else "RGB").resize(
@@ -257,12 +251,10 @@ def load_paired_folder(path: Path, split: str = "train", size: int | None = None
         if not files:
             raise DataError(f"{base} holds neither A/ and B/ folders nor side-by-side images; "
                             "see the pix2pix layout in the docs")
-        from PIL import Image
-
-        with Image.open(files[0]) as first:
-            if first.size[0] != 2 * first.size[1]:
-                raise DataError(f"{files[0]} is {first.size[0]}x{first.size[1]}: side-by-side "
-                                "pairs must be twice as wide as high ([A | B])")
+        width, height = image_size(files[0])
+        if width != 2 * height:
+            raise DataError(f"{files[0]} is {width}x{height}: side-by-side pairs must be twice "
+                            "as wide as high ([A | B])")
         a = _read_images(files, size, box=lambda im: (0, 0, im.size[0] // 2, im.size[1]))
         b = _read_images(files, size, box=lambda im: (im.size[0] // 2, 0, im.size[0], im.size[1]))
         names = [p.stem for p in files]
@@ -287,9 +279,9 @@ def load_unpaired_folder(path: Path, split: str = "train",
     return TranslationData(f"unpaired:{path}", a, b, paired=False)
 
 
-def read_image_files(path: Path, size: int, channels: int) -> tuple[list[str], torch.Tensor]:
+def read_image_files(path: Path, size: int, channels: int) -> tuple[list[Path], torch.Tensor]:
     """An image file, or every image in a folder, centre-cropped square and resized to
-    ``size``, with ``channels`` channels (gray or RGB): file stems and uint8 [N, C, H, W]."""
+    ``size``, with ``channels`` channels (gray or RGB): the files and uint8 [N, C, H, W]."""
     from ganforge.data.datasets import IMAGE_SUFFIXES, _load_image
 
     if path.is_dir():
@@ -304,4 +296,4 @@ def read_image_files(path: Path, size: int, channels: int) -> tuple[list[str], t
     arrays = [np.asarray(_load_image(p, size).convert(mode)) for p in files]
     images = torch.from_numpy(np.stack(arrays))
     images = images[:, None] if channels == 1 else images.permute(0, 3, 1, 2).contiguous()
-    return [p.stem for p in files], images
+    return files, images

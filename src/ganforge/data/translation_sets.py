@@ -6,12 +6,14 @@ on the right. CycleGAN's unpaired sets (Zhu et al. 2017) are ``.zip`` archives o
 ``trainB/``, ``testA/`` and ``testB/``. Both projects publish ``maps`` and ``facades``; the
 CycleGAN versions are named ``cyclegan-maps`` and ``cyclegan-facades`` here.
 
-Checksums are pinned on first download (trust on first use). The authors publish no digests and
-this module was written without network access, so no entry records one (``sha256=None``;
-inventing values would only make every download fail). The first download's sha256 goes into
-``SHA256SUMS`` in the data folder, in ``sha256sum`` format; every later use of the archive is
-checked against it, which catches a truncated or corrupted copy, and a digest passed by the
-caller or added to an entry here is checked instead.
+Downloads go over https. The authors publish no digests; for the CycleGAN archives TensorFlow
+Datasets publishes the sha256 of each (``tensorflow_datasets/url_checksums/cycle_gan.txt``,
+recorded from the same files when the server was people.eecs.berkeley.edu), and every download
+is checked against it. For the pix2pix archives none is published (inventing one would only make
+every download fail), so their checksum is pinned on first download (trust on first use): its
+sha256 goes into ``SHA256SUMS`` in the data folder, in ``sha256sum`` format, and every later use
+of the archive is checked against it, which catches a truncated or corrupted copy. A digest
+passed by the caller is checked instead of either.
 """
 
 from __future__ import annotations
@@ -44,8 +46,28 @@ class TranslationDownload:
     sha256: str | None = None
 
 
-_PIX2PIX = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{}.tar.gz"
-_CYCLEGAN = "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip"
+_PIX2PIX = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{}.tar.gz"
+_CYCLEGAN = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip"
+# The sha256 of each CycleGAN archive, as tensorflow_datasets/url_checksums/cycle_gan.txt
+# publishes it (by archive name).
+_CYCLEGAN_SHA256 = {
+    "apple2orange": "845a191e9af8926408ea597001cd03a452e3300a1f44a79fe329b3d59f6e3eb8",
+    "cezanne2photo": "3a6c10ca21f9485862f1cbd707744b9dc258954a04631271d23a3605eeb63cff",
+    "facades": "9a31ebf3a31b9b5cd195dd5bf62e9308e00cb94604d1019e3889ac84248695c0",
+    "horse2zebra": "a74d9d392eecca9966b51287a76ca126af473d9de4f3e8fc0e9cda08fa1730a1",
+    "iphone2dslr_flower": "8fcb5e374d631b107e1d961b8c4cd0a186aa2a4ff3e279923f4c426128de7113",
+    "maps": "639534f69dbf9f36bef8d6292a7698006361221f83f0285d7c9ca78afe6e8a9e",
+    "monet2photo": "88f91b00fc228f97c9411fbf1880ec1d119c98f1722e4cfcfaa2fb35fac05b04",
+    "summer2winter_yosemite": "167fe1726807a9d22bd106b4a6c0bd7953b688af924ac1bf967439c4961e49f9",
+    "ukiyoe2photo": "02a2a2fb5ecf425ca1bf86aca7304377da64a2a1d3b86df54eb65e4068bf3b08",
+    "vangogh2photo": "362c3473e70be0944bda08d49d660eafdc2854df55d697835b8186d1d79caaff",
+}
+
+
+def _cyclegan(archive: str) -> TranslationDownload:
+    return TranslationDownload(_CYCLEGAN.format(archive), "zip", "unpaired",
+                               _CYCLEGAN_SHA256[archive])
+
 
 TRANSLATION_DOWNLOADS: dict[str, TranslationDownload] = {
     **{
@@ -53,7 +75,7 @@ TRANSLATION_DOWNLOADS: dict[str, TranslationDownload] = {
         for name in ["facades", "cityscapes", "maps", "edges2shoes", "edges2handbags", "night2day"]
     },
     **{
-        name: TranslationDownload(_CYCLEGAN.format(name), "zip", "unpaired")
+        name: _cyclegan(name)
         for name in [
             "horse2zebra",
             "apple2orange",
@@ -65,8 +87,8 @@ TRANSLATION_DOWNLOADS: dict[str, TranslationDownload] = {
             "iphone2dslr_flower",
         ]
     },
-    "cyclegan-maps": TranslationDownload(_CYCLEGAN.format("maps"), "zip", "unpaired"),
-    "cyclegan-facades": TranslationDownload(_CYCLEGAN.format("facades"), "zip", "unpaired"),
+    "cyclegan-maps": _cyclegan("maps"),
+    "cyclegan-facades": _cyclegan("facades"),
 }
 
 # Folders that must exist after extraction; the others (val/, test/) vary between sets.
@@ -109,7 +131,7 @@ def download_translation_set(name: str, root: str | os.PathLike, sha256: str | N
 
     if not archive.exists():
         # fetch verifies before it renames the file into place, so a bad download never lands.
-        fetch([entry.url], archive, sha256_prefix=expected)
+        fetch([entry.url], archive, sha256=expected)
         actual = expected or file_digest(archive, "sha256")
     else:
         actual = file_digest(archive, "sha256")

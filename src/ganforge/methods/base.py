@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -42,8 +43,27 @@ class DataSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> DataSpec:
+        """The spec saved in a run's config.json, its fields' types and sizes checked: the
+        networks are built from it before any weight is read."""
+        from ganforge.config import check_field_types
+
         # JSON turns the tuples into lists.
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        spec = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        check_field_types(spec)
+        for name, low, high in SPEC_BOUNDS:
+            value = getattr(spec, name)
+            if not low <= value <= high:
+                raise GanforgeError(f"data_spec {name} must lie in [{low}, {high}], got {value}")
+        if len(spec.vocabulary) > MAX_VOCABULARY:
+            raise GanforgeError(f"data_spec vocabulary holds {len(spec.vocabulary)} words, more "
+                                f"than {MAX_VOCABULARY}")
+        return spec
+
+
+# What a saved DataSpec may hold; far beyond any data set ganforge reads.
+SPEC_BOUNDS = (("img_channels", 1, 64), ("img_size", 1, 4096), ("num_classes", 0, 100_000),
+               ("b_channels", 0, 64), ("caption_length", 0, 10_000))
+MAX_VOCABULARY = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,14 @@ class Option:
         return "--" + self.name.replace("_", "-")
 
     def check(self, value: Any) -> Any:
+        # Values come from the command line (parsed by ``type``) or from a config.json, which
+        # can hold anything: a number where a number belongs.
+        numeric = {int: "an integer", float: "a number"}.get(self.type)
+        if numeric and value is not None and not (
+                isinstance(value, (int, float)) and not isinstance(value, bool)
+                and (self.type is float or isinstance(value, int))
+                and math.isfinite(value)):
+            raise GanforgeError(f"{self.flag} must be {numeric}, got {value!r}")
         if self.choices and value not in self.choices:
             raise GanforgeError(f"unknown {self.flag} {value!r}; choose one of: "
                                 f"{', '.join(map(str, self.choices))}")
@@ -240,6 +268,11 @@ def build_backbone(
     arch = ARCHITECTURES.get(cfg.arch)
     if arch.data != spec.kind:
         fitting = [n for n, a in ARCHITECTURES.items() if a.data == spec.kind]
+        if spec.kind == "translation":
+            raise GanforgeError(f"{cfg.dataset} holds images of two domains, for image-to-image "
+                                f"translation; {cfg.method} draws images from noise: train a "
+                                "translation method (pix2pix, cyclegan, unit, ...) on it, or "
+                                "choose an image data set")
         what = {"image": "images", "points": "2-D points"}
         raise GanforgeError(f"the {cfg.arch} backbone draws {what[arch.data]}, but this data "
                             f"set holds {what[spec.kind]}; use --arch {' or '.join(fitting)}")

@@ -49,17 +49,16 @@ FID_WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
 FID_WEIGHTS_URL = (
     "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + FID_WEIGHTS_FILENAME
 )
-# torch-fidelity hosts the same file under another name; its sha256 carries the same prefix.
+# torch-fidelity hosts the same file under another name: the same bytes, the same sha256.
 FID_WEIGHTS_MIRRORS: tuple[str, ...] = (
     FID_WEIGHTS_URL,
     "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
     "weights-inception-2015-12-05-6726825d.pth",
 )
-# torch.hub names files <name>-<first 8 hex digits of the sha256>.<ext>; the download is checked
-# against that prefix. Third parties record the full digest of this file as
-# 6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2 (95,628,359 bytes); we
-# verify the 8-digit prefix, which is what the file name itself promises.
-FID_WEIGHTS_SHA256_PREFIX = "6726825d"
+# The file's full sha256 (95,628,359 bytes), as the projects that pin either copy record it; its
+# first 8 hex digits are the 6726825d in the name, torch.hub's convention. The download is
+# checked against all 64: 8 digits are 32 bits, which a forged file can be made to match.
+FID_WEIGHTS_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 WEIGHTS_ENV_VAR = "GANFORGE_WEIGHTS"
 
 INPUT_SIZE = 299
@@ -333,7 +332,7 @@ def resolve_fid_weights(path: str | os.PathLike[str] | None = None, download: bo
     if not download:
         raise MetricError(f"FID Inception weights not found; {where}")
     try:
-        return fetch(list(FID_WEIGHTS_MIRRORS), target, sha256_prefix=FID_WEIGHTS_SHA256_PREFIX)
+        return fetch(list(FID_WEIGHTS_MIRRORS), target, sha256=FID_WEIGHTS_SHA256)
     except DataError as exc:
         raise MetricError(
             f"FID Inception weights not found and could not be downloaded ({exc}); {where}"
@@ -346,7 +345,7 @@ def load_fid_inception(
     """The FID Inception-v3 with the official TF-ported weights, in eval mode on the CPU.
 
     Looks for the weights at ``path``, else in :func:`weights_dir`, else downloads them from
-    :data:`FID_WEIGHTS_URL` (sha256-prefix checked). The ``.pth`` is a torch pickle of plain
+    :data:`FID_WEIGHTS_URL` (sha256 checked). The ``.pth`` is a torch pickle of plain
     tensors and is read with ``torch.load(..., weights_only=True)``, which unpickles no code.
     """
     file = resolve_fid_weights(path, download=download)

@@ -41,8 +41,14 @@ def sample_uint8(
     from ganforge.data import to_uint8
 
     generator = torch.Generator().manual_seed(seed)
-    parts = [to_uint8(method.sample(min(batch_size, n - start), generator, G=G)).cpu()
-             for start in range(0, n, batch_size)]
+    parts = []
+    for start in range(0, n, batch_size):
+        fakes = method.sample(min(batch_size, n - start), generator, G=G)
+        # to_uint8 would turn NaN into black pixels, and the metrics would score them.
+        if not torch.isfinite(fakes).all():
+            raise MetricError("the generator's samples hold NaN or inf: its weights diverged "
+                              "or overflow; evaluate an earlier checkpoint")
+        parts.append(to_uint8(fakes).cpu())
     return torch.cat(parts)
 
 
@@ -111,16 +117,13 @@ def load_npz(path: Path) -> torch.Tensor:
 
 
 def _native_size(folder: Path) -> int:
-    from PIL import Image
-
-    from ganforge.data.datasets import IMAGE_SUFFIXES
+    from ganforge.data.image_files import IMAGE_SUFFIXES, image_size
 
     first = next((p for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES),
                  None)
     if first is None:
         raise MetricError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {folder}")
-    with Image.open(first) as img:
-        return min(img.size)
+    return min(image_size(first))
 
 
 def source_kind(spec: str | Path) -> str:

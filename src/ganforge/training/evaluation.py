@@ -11,7 +11,6 @@ stream: a run with evaluation trains the same weights as one without, and resume
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import torch
 
 from ganforge.config import TrainConfig
 from ganforge.data import ImageDataset, ToyMixture, mode_metrics
+from ganforge.files import json_line, rewrite_jsonl
 from ganforge.metrics.cache import default_cache_dir
 from ganforge.metrics.domain import kl_to_uniform
 from ganforge.metrics.evaluate import Evaluator, check_sample_counts, default_metrics, parse_metrics
@@ -57,17 +57,13 @@ class _EvaluationLog:
     def open(self, run_dir: Path, resume_step: int | None) -> None:
         """Use ``run_dir/metrics.jsonl``; on resume drop rows of steps that will be redone."""
         self._log_path = run_dir / METRICS_LOG
-        if self._log_path.exists():
-            rows = self._log_path.read_text().splitlines()
-            kept = [r for r in rows if r.strip() and resume_step is not None
-                    and json.loads(r)["step"] <= resume_step]
-            self._log_path.write_text("".join(r + "\n" for r in kept))
+        rewrite_jsonl(self._log_path, resume_step)
 
     def _record(self, step: int, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         row = {"step": step, **values}
         if self._log_path is not None:
             with open(self._log_path, "a") as f:
-                f.write(json.dumps(row) + "\n")
+                f.write(json_line(row))
         return row, self._update_best(step, values)
 
     def _update_best(self, step: int, values: dict[str, Any]) -> bool:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from ganforge.files import json_line, read_jsonl, rewrite_jsonl
+
 
 class RunLog:
+    """``log.jsonl`` of a run. A fresh run starts it empty; a resumed one keeps the rows up to
+    the step it resumes from (rows after it describe steps that will be redone)."""
+
     def __init__(self, path: Path, resume_step: int | None = None) -> None:
         self.path = path
-        if resume_step is not None and path.exists():
-            # Rows written after the checkpoint we resume from describe steps that will be redone.
-            rows = [line for line in path.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= resume_step]
-            path.write_text("".join(row + "\n" for row in rows))
+        rewrite_jsonl(path, resume_step)
         self._file = open(path, "a")  # noqa: SIM115  (closed in close())
         self._tb = None
         try:
@@ -25,7 +25,7 @@ class RunLog:
             pass
 
     def write(self, row: dict[str, Any]) -> None:
-        self._file.write(json.dumps(row) + "\n")
+        self._file.write(json_line(row))
         self._file.flush()
         if self._tb is not None:
             for key, value in row.items():
@@ -39,4 +39,4 @@ class RunLog:
 
 
 def read_log(path: str | Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    return read_jsonl(path)

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ganforge import __version__
 from ganforge.config import (
@@ -54,6 +53,9 @@ from ganforge.training import distributed
 from ganforge.training.ema import EMA
 from ganforge.training.graphed import GraphedStep, capture_blocker
 from ganforge.training.log import RunLog
+from ganforge.training.progress import PROGRESS_SECONDS, Progress
+from ganforge.training.run_dir import WEIGHT_FILES, RunLock, prepare
+from ganforge.training.stop_signals import StopSignals
 from ganforge.viz import image_grid, save_image
 from ganforge.viz.annotate import stage_grid
 from ganforge.viz.scatter import save_gif, scatter_plot
@@ -228,9 +230,15 @@ class Trainer:
         self.total_steps = self._total_steps(dataset)
         self.step = 0
         self.timed_out = False
+        # The signal (SIGTERM or SIGINT) that stopped the last fit() before its end, if one did.
+        self.stopped_by: int | None = None
+        # The step of the checkpoint this trainer wrote or resumed from: None for a fresh run.
         self.last_checkpoint_step: int | None = None
         # The default name holds the time: rank 0's, lest the ranks straddle a second.
         self.run_dir = Path(cfg.out) if cfg.out else distributed.main_value(default_run_dir(cfg))
+        self._lock = RunLock(self.run_dir)
+        # Seconds between plain progress lines when stderr is not a terminal.
+        self.progress_every = PROGRESS_SECONDS
         self.evaluation = None
         if cfg.eval_every is not None:
             # Imported here: the metrics stack (scipy, feature networks) is only needed for it.
@@ -363,25 +371,49 @@ class Trainer:
             if key in logs:
                 self._finite &= torch.isfinite(logs[key])
 
+    def _weights_health(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """On the device, without a sync: the sum of |w| over every floating-point tensor of
+        the networks (finite exactly when all are) and the largest |w|. The losses the guard
+        reads were computed before the interval's last update, so the weights that update
+        wrote are checked themselves."""
+        modules = [self.method] + ([self.ema.module] if self.ema is not None else [])
+        weights = [t for m in modules for t in m.state_dict().values()
+                   if t.is_floating_point() and t.numel()]
+        total = torch.stack([n.float() for n in torch._foreach_norm(weights, 1)]).sum()
+        largest = torch.stack([n.float() for n in torch._foreach_norm(weights, math.inf)]).max()
+        return total, largest
+
+    def _diverged(self, what: str) -> TrainingDiverged:
+        kept = (f"the last good checkpoint (step {self.last_checkpoint_step}) is kept in "
+                f"{self.run_dir}" if self.last_checkpoint_step is not None
+                else "no checkpoint had been written yet")
+        return TrainingDiverged(f"{what}; training stopped and {kept}; try a lower --lr or "
+                                "--precision fp32")
+
     def flush_logs(self) -> dict | None:
-        """Read the interval's sums (one host sync), check them for NaN/inf and write a row.
-        Under torchrun the values are averaged over the ranks first (one all-reduce), so every
-        rank's NaN guard sees the same and all stop together."""
+        """Read the interval's sums and the weights' health (one host sync), check them for
+        NaN/inf and runaway weights, and write a row. Under torchrun the values are averaged
+        over the ranks first (one all-reduce), so every rank's guard sees the same and all stop
+        together."""
         if self._count == 0:
             return None
         keys = list(self._sums)
-        values = torch.stack([self._sums[k] for k in keys] + [self._finite.float()])
+        weight_sum, largest = self._weights_health()
+        values = torch.stack([self._sums[k] for k in keys]
+                             + [self._finite.float(), weight_sum, largest])
         values = distributed.average(values).tolist()
-        finite = values.pop() == 1.0
+        largest, weight_sum, finite = values.pop(), values.pop(), values.pop() == 1.0
         start_time, start_step = self._interval_start
         if not finite:
-            kept = (f"the last good checkpoint (step {self.last_checkpoint_step}) is kept in "
-                    f"{self.run_dir}" if self.last_checkpoint_step is not None
-                    else "no checkpoint had been written yet")
-            raise TrainingDiverged(
-                f"a loss became NaN or inf between steps {start_step} and {self.step}; training "
-                f"stopped and {kept}; try a lower --lr or --precision fp32"
-            )
+            raise self._diverged(f"a loss became NaN or inf between steps {start_step} and "
+                                 f"{self.step}")
+        if not math.isfinite(weight_sum) or not math.isfinite(largest):
+            raise self._diverged(f"the weights became NaN or inf between steps {start_step} "
+                                 f"and {self.step}")
+        if largest > ckpt.WEIGHT_LIMIT:
+            raise self._diverged(f"the weights ran away (|w| up to {largest:.3g}, beyond "
+                                 f"{ckpt.WEIGHT_LIMIT:g}) between steps {start_step} and "
+                                 f"{self.step}")
         elapsed = time.perf_counter() - start_time
         seen = (self.step - start_step) * self.cfg.batch_size * self.cfg.d_steps
         row = {"step": self.step,
@@ -476,15 +508,32 @@ class Trainer:
         return tensors, state
 
     def save(self) -> Path:
-        """Write the checkpoint atomically. Only called after the NaN guard passed. Under
-        torchrun rank 0 writes it: the ranks hold the same weights and counters."""
+        """Write the checkpoint, then state.json (its readable copy). Under torchrun rank 0
+        writes it: the ranks hold the same weights and counters."""
         path = self.run_dir / ckpt.CHECKPOINT
         if self.is_main:
-            tensors, state = self.state_tensors_and_json()
-            ckpt.save_checkpoint(path, tensors, state)
-            write_json(self.run_dir / "state.json", state)
+            self._write_checkpoint(path, also_state_json=True)
         self.last_checkpoint_step = self.step
         return path
+
+    def _write_checkpoint(self, path: Path, also_state_json: bool = False) -> None:
+        """Write the training state to ``path`` atomically. Only called after the guard
+        passed; :func:`ckpt.save_checkpoint` refuses non-finite or runaway weights all the
+        same. A failed write (a full disk) leaves the previous file whole and stops the run."""
+        tensors, state = self.state_tensors_and_json()
+        try:
+            ckpt.save_checkpoint(path, tensors, state)
+            if also_state_json:
+                write_json(self.run_dir / "state.json", state)
+        except TrainingDiverged as e:
+            raise self._diverged(f"at step {self.step}, {e}") from None
+        except OSError as e:
+            kept = (f"the checkpoint of step {self.last_checkpoint_step} is kept"
+                    if self.last_checkpoint_step is not None else "no checkpoint was written")
+            raise GanforgeError(f"could not write the checkpoint of step {self.step} to "
+                                f"{e.filename or path} ({e.strerror or e}); {kept}: once the "
+                                f"disk takes it again, continue with --resume {self.run_dir}"
+                                ) from None
 
     def evaluate(self) -> dict:
         """Metrics of the sampling generator now (a row of metrics.jsonl); when ``best_metric``
@@ -493,8 +542,23 @@ class Trainer:
 
         row, improved = self.evaluation.run(self.step, self.method, self.sampling_G)
         if improved:
-            ckpt.save_checkpoint(self.run_dir / BEST_CHECKPOINT, *self.state_tensors_and_json())
+            self._write_checkpoint(self.run_dir / BEST_CHECKPOINT)
         return row
+
+    def check_checkpoint(self, path: Path, tensors: dict[str, torch.Tensor], state: dict) -> None:
+        """``tensors`` and ``state`` (read from ``path``) hold this run's training state: every
+        tensor a checkpoint of it holds, with the same shapes and dtypes, and optimiser state
+        that fits the parameters; a one-line error naming the file otherwise."""
+        expected, _ = self.state_tensors_and_json()
+        # The optimisers' state appears with their first step; CUDA's generator only on CUDA;
+        # the batcher's permutation is empty until its first epoch begins. Checkpoints of
+        # ganforge 0.1 kept the batcher's position in the state alone (see load_state).
+        optional = ("optim.", "rng.cuda") + (() if "batcher" in state else ("batcher.",))
+        ckpt.check_tensors(path, tensors, {k: v for k, v in expected.items()
+                                           if not k.startswith(optional)},
+                           others=optional, any_shape=("batcher.",))
+        for name, params in self.params.items():
+            ckpt.check_optimizer_tensors(path, tensors, f"optim.{name}", params)
 
     def load_state(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
         method_keys = set(self.method.state_dict())
@@ -548,7 +612,12 @@ class Trainer:
 
         run_dir = Path(run_dir)
         cfg = read_run_config(run_dir)["config"]
-        tensors, state = ckpt.load_checkpoint(run_dir / ckpt.CHECKPOINT)
+        path = run_dir / ckpt.CHECKPOINT
+        tensors, state = ckpt.load_checkpoint(path)
+        if steps is not None and steps < state["step"]:
+            # Training on would do nothing, and the run would look as if it had stopped there.
+            raise GanforgeError(f"--steps is the run's new total and cannot be below the "
+                                f"{state['step']} steps {run_dir} has trained, got {steps}")
         cfg = cfg.replace(out=str(run_dir))
         if steps is not None:
             cfg = cfg.replace(steps=steps, epochs=None)
@@ -569,83 +638,131 @@ class Trainer:
         trainer = cls(cfg, dataset=dataset)
         if steps is None:
             trainer.total_steps = state["total_steps"]
-        trainer.load_state(tensors, state)
+        trainer.check_checkpoint(path, tensors, state)
+        try:
+            trainer.load_state(tensors, state)
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
+            # What check_checkpoint cannot see: the JSON state beside the tensors.
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise GanforgeError(f"{path} holds a training state this run cannot take up "
+                                f"({type(e).__name__}: {reason}); resume from another copy or "
+                                "retrain") from None
         return trainer
 
     def _open_run_dir(self) -> None:
-        checkpoint = self.run_dir / ckpt.CHECKPOINT
-        if self.step == 0 and checkpoint.exists():
-            raise GanforgeError(f"{self.run_dir} already holds a run; continue it with "
-                                f"--resume {self.run_dir} or choose another --out")
+        """Lock the run directory (rank 0) and ready it: a fresh run refuses one that holds
+        trained weights and clears an unfinished run's files; a run going on from a checkpoint
+        checks that no other trainer moved it on since."""
+        going_on = self.last_checkpoint_step is not None
+        if not going_on:
+            held = [name for name in WEIGHT_FILES if (self.run_dir / name).exists()]
+            if held:
+                raise GanforgeError(f"{self.run_dir} already holds a run ({held[0]}); continue "
+                                    f"it with --resume {self.run_dir} or choose another --out")
         if not self.is_main:
             return  # rank 0 writes the run directory
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(self.run_dir / CONFIG_FILE, {
-            "ganforge_version": __version__,
-            "method": self.cfg.method,
-            "config": self.cfg.to_dict(),
-            "data_spec": vars(self.spec),
-            "total_steps": self.total_steps,
-        })
-        resumed = self.step if self.step > 0 else None
-        self._log = RunLog(self.run_dir / "log.jsonl", resume_step=resumed)
-        if self.evaluation is not None:
-            self.evaluation.open(self.run_dir, resumed)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
+        except OSError as e:
+            raise GanforgeError(f"cannot write the run directory {self.run_dir} "
+                                f"({e.strerror or e}); choose another --out") from None
+        try:
+            if going_on:
+                on_disk = ckpt.checkpoint_step(self.run_dir / ckpt.CHECKPOINT)
+                if on_disk != self.last_checkpoint_step:
+                    raise GanforgeError(f"{self.run_dir} moved on to step {on_disk} after this "
+                                        f"trainer read its step-{self.last_checkpoint_step} "
+                                        "checkpoint; resume it again")
+            prepare(self.run_dir, resumed=going_on)
+            write_json(self.run_dir / CONFIG_FILE, {
+                "ganforge_version": __version__,
+                "method": self.cfg.method,
+                "config": self.cfg.to_dict(),
+                "data_spec": vars(self.spec),
+                "total_steps": self.total_steps,
+            })
+            if going_on:  # the readable copy may lag its checkpoint after a kill
+                write_json(self.run_dir / "state.json", self.state_tensors_and_json()[1])
+            resumed = self.step if going_on else None
+            self._log = RunLog(self.run_dir / "log.jsonl", resume_step=resumed)
+            if self.evaluation is not None:
+                self.evaluation.open(self.run_dir, resumed)
+        except BaseException:
+            self._lock.release()
+            raise
 
     # ---- the loop ------------------------------------------------------------------------------
 
     def fit(self, until: int | None = None) -> Path:
-        """Train to ``total_steps`` (or stop early at ``until``); returns the run directory."""
-        cfg = self.cfg
+        """Train to ``total_steps`` (or stop early at ``until``); returns the run directory.
+
+        SIGTERM or SIGINT stops it after the step under way, with a checkpoint of that step
+        (``stopped_by`` names the signal); a second SIGINT stops it at once, and the last
+        checkpoint stands."""
         end = min(until, self.total_steps) if until is not None else self.total_steps
         self._open_run_dir()
-        self.method.train()
-        bar = tqdm(total=end, initial=self.step, disable=None if self.is_main else True,
-                   unit="step", dynamic_ncols=True, desc=f"{cfg.method} on {cfg.dataset}")
+        try:
+            # Under torchrun the ranks would stop at different steps and wait forever in a
+            # collective: there Ctrl-C ends the run and the last periodic checkpoint stands.
+            # From the first line on, a signal stops the run with a checkpoint.
+            with StopSignals(active=distributed.world_size() == 1) as stop:
+                self.method.train()
+                name = f"{self.cfg.method} on {self.cfg.dataset}"
+                unit = "points" if self.spec.kind == "points" else "images"
+                progress = Progress(name, self.step, end,
+                                    self.cfg.batch_size * self.cfg.d_steps, unit,
+                                    enabled=self.is_main, every=self.progress_every)
+                progress.announce(f"{name}: training steps {self.step + 1} to {end} into "
+                                  f"{self.run_dir}")
+                try:
+                    self._loop(end, progress, stop)
+                finally:
+                    # A KeyboardInterrupt in the loop (a second Ctrl-C) saves nothing: the step
+                    # under way is half done, and the last checkpoint stands.
+                    progress.close()
+                    if self._log is not None:
+                        self._log.close()
+            if self.is_main and self.stopped_by is None:
+                self.save_samples(self.run_dir / "samples.png")
+                self.save_stages(self.run_dir / "stages.png")
+                progress_gif(self.run_dir)
+        finally:
+            self._lock.release()
+        distributed.barrier()  # no rank returns before rank 0's files are complete
+        return self.run_dir
+
+    def _loop(self, end: int, progress: Progress, stop: StopSignals) -> None:
+        cfg = self.cfg
         self._reset_log_sums()
         deadline = time.perf_counter() + cfg.time_limit if cfg.time_limit else math.inf
         self.timed_out = False
-        try:
-            while self.step < end:
-                self.train_step()
-                bar.update(1)
-                if self.step < end and self._out_of_time(deadline):
-                    # Out of time: this step becomes the last, with its checkpoint and metrics.
-                    end, self.timed_out = self.step, True
-                at_checkpoint = self.step % cfg.checkpoint_every == 0 or self.step == end
-                at_eval = self.evaluation is not None and (
-                    self.evaluation.due(self.step, self.total_steps) or self.timed_out)
-                # Checkpoints and evaluations come after the NaN guard has read the losses.
-                if self.step % cfg.log_every == 0 or at_checkpoint or at_eval:
-                    row = self.flush_logs()
-                    if row is not None:
-                        bar.set_postfix({k: f"{row[k]:.3f}" for k in ("d_loss", "g_loss")
-                                         if k in row})
-                # Rank 0 writes pictures and metrics; the others go on to the next step's
-                # all-reduce and wait for it there.
-                if self.is_main and self.step % cfg.sample_every == 0:
-                    self.save_samples(self.run_dir / "samples" / f"step_{self.step:06d}.png")
-                if self.is_main and at_eval:
-                    self.evaluate()
-                if at_checkpoint:
-                    self.save()
-        except KeyboardInterrupt:
-            # Under torchrun the ranks are interrupted at different points, where no collective
-            # is safe: the last periodic checkpoint stands.
-            if distributed.world_size() == 1:
-                self.flush_logs()
+        self.stopped_by = None
+        while self.step < end:
+            self.train_step()
+            if self.step < end and stop.requested is not None:
+                # Stopped by a signal: this step becomes the last, with its checkpoint.
+                end, self.stopped_by = self.step, stop.requested
+            elif self.step < end and self._out_of_time(deadline):
+                # Out of time: this step becomes the last, with its checkpoint and metrics.
+                end, self.timed_out = self.step, True
+            at_checkpoint = self.step % cfg.checkpoint_every == 0 or self.step == end
+            at_eval = self.evaluation is not None and (
+                self.evaluation.due(self.step, self.total_steps) or self.timed_out)
+            # Checkpoints and evaluations come after the guard has read the losses and checked
+            # the weights.
+            row = None
+            if self.step % cfg.log_every == 0 or at_checkpoint or at_eval:
+                row = self.flush_logs()
+            progress.update(self.step, row)
+            # Rank 0 writes pictures and metrics; the others go on to the next step's all-reduce
+            # and wait for it there.
+            if self.is_main and self.step % cfg.sample_every == 0:
+                self.save_samples(self.run_dir / "samples" / f"step_{self.step:06d}.png")
+            if self.is_main and at_eval:
+                self.evaluate()
+            if at_checkpoint:
                 self.save()
-            raise
-        finally:
-            bar.close()
-            if self._log is not None:
-                self._log.close()
-        if self.is_main:
-            self.save_samples(self.run_dir / "samples.png")
-            self.save_stages(self.run_dir / "stages.png")
-            progress_gif(self.run_dir)
-        distributed.barrier()  # no rank returns before rank 0's files are complete
-        return self.run_dir
 
     def _out_of_time(self, deadline: float) -> bool:
         """Whether ``deadline`` has passed by rank 0's clock: the ranks must stop at the same

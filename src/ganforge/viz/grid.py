@@ -40,10 +40,22 @@ def montage(pictures: Sequence[torch.Tensor], ncol: int, padding: int = 8) -> to
     return image_grid(cells, nrow=ncol, padding=padding)
 
 
+def check_suffix(path: str | Path, suffix: str, kind: str) -> Path:
+    """``path`` as a Path if it ends in ``suffix``; a picture viewer trusts the name, so a GIF
+    written into walk.png, or a PNG into grid.jpg, shows as broken."""
+    from ganforge.errors import GanforgeError
+
+    path = Path(path)
+    if path.suffix.lower() != suffix:
+        raise GanforgeError(f"{path}: this picture is written as {kind}; give a file name "
+                            f"ending in {suffix}")
+    return path
+
+
 def save_image(picture: torch.Tensor, path: str | Path, scale: int = 1) -> Path:
     """Write a uint8 [C, H, W] picture (C is 1 or 3) as PNG, enlarged ``scale`` times with
     nearest-neighbour so small digits stay crisp; the file appears whole or not at all."""
-    path = Path(path)
+    path = check_suffix(path, ".png", "PNG")
     array = picture.permute(1, 2, 0).numpy()
     array = array[..., 0] if array.shape[-1] == 1 else array
     img = Image.fromarray(np.ascontiguousarray(array))

@@ -13,6 +13,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from ganforge.errors import GanforgeError
+from ganforge.viz.grid import check_suffix
 
 Extent = tuple[float, float, float, float]
 
@@ -113,7 +114,7 @@ def save_gif(
         array = frame.detach().cpu().permute(1, 2, 0).numpy()
         array = array[..., 0] if shape[0] == 1 else array
         images.append(Image.fromarray(np.ascontiguousarray(array)))
-    path = Path(path)
+    path = check_suffix(path, ".gif", "an animated GIF")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     images[0].save(

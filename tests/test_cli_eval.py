@@ -90,7 +90,8 @@ def test_eval_against_another_real_set_and_data_dir(capsys, run_dir):
     "argv,message",
     [
         (["eval", "RUN", "--metrics", "mnist-fdi"],
-         "unknown metric 'mnist-fdi'; choose one of: dc, fid, is, kid, mnist-classes, mnist-fid"),
+         "unknown metric 'mnist-fdi'; choose one of: dc, digits-classes, digits-fid, "
+         "digits-is, fid, is, kid, mnist-classes, mnist-fid"),
         (["eval", "RUN", "--metrics", "mnist-is", "--n", "5"],
          "mnist-is needs at least 10 generated images, got 5; evaluate with --n 10 or more"),
         (["eval", "RUN", "--metrics", "kid", "--n", "500"],
@@ -142,7 +143,8 @@ def test_train_with_periodic_evaluation_and_best_checkpoint(capsys, tmp_path):
         (["--best-metric", "mnist_fid"], "--best-metric needs --eval-every N"),
         (["--eval-every", "5", "--best-metric", "fid"],
          "--best-metric 'fid' is not computed by the evaluation metrics; choose one of: "
-         "mnist_fid (lower is better), mnist_is_mean (higher is better)"),
+         "digits_fid (lower is better), digits_kl_uniform (lower is better), "
+         "digits_confident_share (higher is better)"),
         (["--eval-every", "5", "--eval-metrics", "nope"], "unknown metric 'nope'"),
     ],
 )
@@ -153,7 +155,7 @@ def test_train_evaluation_flags_are_checked(capsys, argv, message):
 
 def test_dry_run_fills_the_default_evaluation_metrics(capsys):
     code, out, _ = run(capsys, "train", "--dataset", "digits", "--eval-every", "100", "--dry-run")
-    assert code == 0 and json.loads(out)["eval_metrics"] == "mnist-fid,mnist-is"
+    assert code == 0 and json.loads(out)["eval_metrics"] == "digits-fid,digits-classes"
 
 
 def test_format_table_aligns_numbers_and_names_directions():

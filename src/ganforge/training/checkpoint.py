@@ -29,7 +29,8 @@ CHECKPOINT = "checkpoint.safetensors"
 FORMAT = "ganforge-checkpoint-1"
 # The tensors of the networks, as opposed to the optimisers' moments, the batcher's position and
 # the random states. Only they are held to WEIGHT_LIMIT.
-OTHER_PREFIXES = ("optim.", "batcher.", "rng.")
+# Training state beside the networks (the EMA's update count too): not weights.
+OTHER_PREFIXES = ("optim.", "batcher.", "rng.", "ema.")
 # No weight or statistic of a healthy network comes near this: Adam moves a weight by about the
 # learning rate per step, and batch norm's running variance, the largest statistic, is the
 # square of its activations' scale (1e4 here). Weights past it have run away (an --lr of 1e6

@@ -552,8 +552,9 @@ class Trainer:
         expected, _ = self.state_tensors_and_json()
         # The optimisers' state appears with their first step; CUDA's generator only on CUDA;
         # the batcher's permutation is empty until its first epoch begins. Checkpoints of
-        # ganforge 0.1 kept the batcher's position in the state alone (see load_state).
-        optional = ("optim.", "rng.cuda") + (() if "batcher" in state else ("batcher.",))
+        # ganforge 0.1 kept the batcher's position in the state alone (see load_state), and
+        # those before the EMA's warm-up count have none.
+        optional = ("optim.", "rng.cuda", "ema.") + (() if "batcher" in state else ("batcher.",))
         ckpt.check_tensors(path, tensors, {k: v for k, v in expected.items()
                                            if not k.startswith(optional)},
                            others=optional, any_shape=("batcher.",))

@@ -1,25 +1,24 @@
 """ganforge: generative adversarial networks in one clean PyTorch codebase."""
 
-__version__ = "0.1.0"
-
-from ganforge.config import TrainConfig, with_method_defaults  # noqa: E402
-from ganforge.errors import GanforgeError, TrainingDiverged  # noqa: E402
+from ganforge.config import TrainConfig
+from ganforge.errors import GanforgeError, TrainingDiverged
+from ganforge.version import __version__
 
 
 def train(config: TrainConfig | dict | None = None, **overrides):
     """Train a model and return it loaded for sampling.
 
-    ``config`` is a TrainConfig, or a dict / keyword arguments of its fields; fields not given
-    take the method's defaults (``ganforge.train(method="gan", dataset="mnist", steps=2000)``).
+    ``config`` is a TrainConfig, or a dict / keyword arguments of its fields and the method's
+    settings; fields not given take the method's defaults (``ganforge.train(method="gan",
+    dataset="mnist", steps=2000)``). The configuration is made once, here
+    (:func:`ganforge.configure.configure`).
     """
+    from ganforge.configure import configure
     from ganforge.inference import load
     from ganforge.training import Trainer
 
-    if isinstance(config, TrainConfig):
-        cfg = config.replace(**overrides) if overrides else config
-    else:
-        fields = {**(config or {}), **overrides}
-        cfg = with_method_defaults(fields.pop("method", TrainConfig.method), **fields)
+    fields = config.to_dict() if isinstance(config, TrainConfig) else dict(config or {})
+    cfg = configure(fields, **overrides)
     run_dir = Trainer(cfg).fit()
     return load(run_dir, device=cfg.device)
 

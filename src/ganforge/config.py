@@ -1,127 +1,161 @@
-"""The resolved configuration of a training run: plain data, frozen, saved as config.json."""
+"""The configuration of a training run: plain frozen data, saved as config.json.
+
+``TrainConfig`` holds what every run has (data, optimiser, loop, devices, files). What only
+some methods have lives in ``TrainConfig.settings``: a ``Settings`` dataclass that the method
+declares beside itself (:mod:`ganforge.methods`), the GAN game's knobs declared once by the
+family that has them. Every field says its type, default, help and bounds once, as field
+metadata (:func:`setting`); the command line, ``--help`` and the checks are generated from
+those declarations (:mod:`ganforge.configure`, :mod:`ganforge.cli.flags`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import warnings
+import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ganforge.errors import GanforgeError
-from ganforge.files import write_json  # noqa: F401  (callers import it from here)
 
-if TYPE_CHECKING:
-    import torch
-
-DEVICES = ("auto", "cpu", "cuda", "cuda:N")
-D_NORMS = ("batch", "none", "layer", "spectral")
-G_NORMS = ("batch", "virtual")
 PRECISIONS = ("fp32", "bf16", "fp16")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+DIRECTIONS = ("AtoB", "BtoA")
 # Without --steps or --epochs a run trains this many generator steps.
 DEFAULT_STEPS = 1500
 
 
+def setting(default: Any, help: str, *, choices: tuple = (), at_least: float | None = None,
+            above: float | None = None, at_most: float | None = None,
+            below: float | None = None, what: str = "", example: Any = None, noun: str = "",
+            metavar: str | None = None, default_text: str = "") -> Any:
+    """A field of a configuration dataclass with everything the command line and the checks
+    need: ``help``; ``choices``; bounds (``at_least``/``above`` below it, ``at_most``/``below``
+    above it); ``what`` the value is and an ``example`` for the message of a value out of its
+    interval; the ``noun`` an unknown choice is called ("unknown loss 'x'"; the flag
+    otherwise); the ``metavar`` of its flag; ``default_text`` in --help where the default
+    is None and means something."""
+    return field(default=default, metadata={
+        "help": help, "choices": tuple(choices), "at_least": at_least, "above": above,
+        "at_most": at_most, "below": below, "what": what, "example": example, "noun": noun,
+        "metavar": metavar, "default_text": default_text})
+
+
+def flag_of(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Base of a method's settings: a frozen dataclass of :func:`setting` fields. Subclasses
+    are composed from the knobs they have; ``check`` holds what a field's own bounds cannot say
+    (one setting against another), each class calling ``super().check(warn)``."""
+
+    def check(self, warn: bool = True) -> None:
+        """Refuse combinations of settings that make no sense; ``warn``: also warn about
+        doubtful ones (not when a saved run is read again)."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Every choice of a run. ``None`` means "the method's or data set's default"."""
+    """What every run has. ``None`` means "the method's or data set's default"."""
 
-    method: str = "dcgan"
-    dataset: str = "digits"
-    data_dir: str | None = None
-    image_size: int | None = None
-    arch: str | None = None
-    width: int = 64
-    latent_dim: int = 100
-    steps: int | None = None
-    epochs: float | None = None
-    # Stop (with a checkpoint) once this many seconds of training have passed, whatever the step.
-    # It bounds one session: a resumed run has no limit unless given one again. Benchmarks use it
-    # to give methods the same budget.
-    time_limit: float | None = None
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 2e-4
-    lr_g: float | None = None
-    lr_d: float | None = None
-    beta1: float = 0.5
-    beta2: float = 0.999
+    method: str = setting("dcgan", "the GAN method", noun="method")
+    dataset: str = setting("digits", "the data set", noun="dataset")
+    data_dir: str | None = setting(
+        None, "folder holding the data sets; downloads go there",
+        default_text="$GANFORGE_DATA or ~/.cache/ganforge/data")
+    image_size: int | None = setting(
+        None, "resize images to this size", at_least=4, at_most=4096,
+        default_text="the data set's: digits 16, mnist/fashion-mnist 28, cifar10 32, folder 64")
+    steps: int | None = setting(None, "generator steps to train", at_least=1, at_most=10**9,
+                                default_text=str(DEFAULT_STEPS))
+    epochs: float | None = setting(None, "train this many passes over the data instead of "
+                                   "--steps", above=0)
+    # It bounds one session: a resumed run has no limit unless given one again. Benchmarks use
+    # it to give methods the same budget.
+    time_limit: float | None = setting(
+        None, "stop after this much training time, checkpoint written", above=0,
+        what="in seconds", metavar="SECONDS", default_text="off")
+    batch_size: int = setting(64, "images per batch (the global batch under torchrun)",
+                              at_least=1, at_most=65_536)
+    optimizer: str = setting("adam", "the optimiser of G and D", choices=OPTIMIZERS,
+                             noun="optimizer")
+    lr: float = setting(2e-4, "learning rate of G and D", above=0)
+    lr_g: float | None = setting(None, "G's learning rate", above=0, default_text="--lr")
+    lr_d: float | None = setting(None, "D's learning rate", above=0, default_text="--lr")
+    beta1: float = setting(0.5, "Adam beta1 (SGD: the momentum)")
+    beta2: float = setting(0.999, "Adam beta2")
     # Adam's epsilon, added to the root of the second moment. Improved GAN's Theano Adam adds
     # 1e-8 under the root instead, i.e. about 1e-4 here: it damps the steps of weights whose
     # gradients are tiny, which PyTorch's 1e-8 moves by about the learning rate every step.
-    adam_eps: float = 1e-8
-    # From this fraction of training on, both learning rates fall linearly to 0 at the last step
-    # (CycleGAN: 0.5, i.e. 100 epochs constant then 100 decaying). None: constant.
-    lr_decay_from: float | None = None
-    d_steps: int = 1
-    # Data augmentation in the batcher: random horizontal flips, and random crops moving up to
-    # ``jitter`` pixels (pix2pix's 286 -> 256 jitter is 15 at 256 px).
-    flip: bool = False
-    jitter: int = 0
-    # Two-domain data: which way to learn. BtoA swaps the domains (the pix2pix sets facades and
-    # cityscapes store [photo | labels] and are trained labels -> photo, i.e. BtoA).
-    direction: str = "AtoB"
-    # The adversarial objective (ganforge.losses.ADVERSARIAL_LOSSES): gan (non-saturating),
-    # minimax, wasserstein, least-squares, hinge, relativistic.
-    loss: str = "gan"
-    # Stabilisers any image method can combine (see ganforge.methods.stabilisers).
-    d_norm: str = "batch"
-    gp_weight: float | None = None
-    r1_weight: float | None = None
-    clip: float | None = None
-    label_smoothing: float = 0.0
-    feature_matching: bool = False
-    minibatch_kernels: int = 0
-    # Differentiable augmentation of every image D sees (ganforge.nn.augment): a comma-separated
-    # policy of color, translation, cutout; None: off.
-    augment: str | None = None
-    history_weight: float | None = None
-    g_norm: str = "batch"
-    attention: int | None = None
-    ema: float | None = None
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "fp32"
-    # Under torchrun on GPUs: batch norm statistics over the global batch (SyncBatchNorm) rather
-    # than each process's slice of it.
-    sync_bn: bool = False
-    # Capture the whole training step in one CUDA graph and replay it (see
-    # ganforge.training.graphed). None: wherever it works on CUDA (methods and settings that
-    # cannot be captured train eagerly without a word); True: asked for (a run that cannot be
-    # captured says why); False: never.
-    cuda_graphs: bool | None = None
-    out: str | None = None
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_every: int = 1000
-    n_samples: int = 64
-    # Periodic evaluation: every eval_every steps compute eval_metrics (comma-separated names of
-    # ganforge.metrics.METRICS; None: the data set's default) on eval_n samples of the sampling
-    # generator, and keep checkpoint-best.safetensors by best_metric (a value name such as
-    # "mnist_fid"; its registered direction says whether lower or higher is better).
-    eval_every: int | None = None
-    eval_metrics: str | None = None
-    eval_n: int = 2000
-    best_metric: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    adam_eps: float = setting(1e-8, "Adam epsilon", above=0)
+    # CycleGAN: 0.5, i.e. 100 epochs constant then 100 decaying.
+    lr_decay_from: float | None = setting(
+        None, "decay both learning rates linearly to 0 from this fraction of training on, "
+        "e.g. 0.5 as CycleGAN", at_least=0.0, below=1.0, example=0.5, metavar="FRACTION",
+        what="the fraction of training after which the learning rate decays",
+        default_text="constant")
+    d_steps: int = setting(1, "discriminator steps per generator step, k of Algorithm 1",
+                           at_least=1, at_most=1000)
+    # pix2pix's 286 -> 256 jitter is 15 at 256 px.
+    flip: bool = setting(False, "augment with random horizontal flips (the same flip for both "
+                         "images of a pair)")
+    jitter: int = setting(0, "augment with random crops moving up to PIXELS (pix2pix: 15 at "
+                          "256 px)", at_least=0, at_most=1024, what="a number of pixels",
+                          metavar="PIXELS")
+    # The pix2pix sets facades and cityscapes store [photo | labels] and are trained
+    # labels -> photo, i.e. BtoA.
+    direction: str = setting("AtoB", "two-domain data: learn A -> B or B -> A",
+                             choices=DIRECTIONS)
+    ema: float | None = setting(None, "keep an EMA of G with this decay, e.g. 0.999", above=0.0,
+                                below=1.0, what="a decay", example=0.999, default_text="off")
+    seed: int = setting(0, "seed of every random draw of the run")
+    device: str = setting("auto", "where to train", noun="device")
+    precision: str = setting("fp32", "autocast mixed precision (fp16 with a gradient scaler)",
+                             choices=PRECISIONS, noun="precision")
+    sync_bn: bool = setting(False, "under torchrun on GPUs: batch norm over the global batch "
+                            "(SyncBatchNorm) instead of each process's slice")
+    # See ganforge.training.graphed: methods and settings that cannot be captured train eagerly
+    # without a word on the default (None); True says why.
+    cuda_graphs: bool | None = setting(
+        None, "capture the whole training step in one CUDA graph and replay it: several times "
+        "faster for small models at small batches (--cuda-graphs says why when the step "
+        "cannot be captured, --no-cuda-graphs turns it off)",
+        default_text="on CUDA wherever the step can be captured")
+    out: str | None = setting(None, "run directory", default_text="runs/METHOD-DATASET-TIME")
+    log_every: int = setting(50, "steps between rows of log.jsonl", at_least=1)
+    sample_every: int = setting(500, "steps between sample pictures", at_least=1)
+    checkpoint_every: int = setting(1000, "steps between checkpoints", at_least=1)
+    n_samples: int = setting(64, "samples in each sample picture", at_least=1, at_most=10_000)
+    # A value name such as "mnist_fid"; its registered direction says whether lower or higher
+    # is better.
+    eval_every: int | None = setting(
+        None, "compute --eval-metrics every N steps (and at the end) on samples of the sampling "
+        "generator (EMA if kept); rows go to metrics.jsonl", at_least=1, metavar="N",
+        default_text="off")
+    eval_metrics: str | None = setting(
+        None, "comma-separated metric names (see `ganforge eval --help`)", metavar="LIST",
+        default_text="mnist-fid,mnist-is for digit data sets, stacked-modes for stacked-mnist, "
+        "else fid")
+    eval_n: int = setting(2000, "images generated per evaluation", at_least=1,
+                          at_most=1_000_000)
+    best_metric: str | None = setting(
+        None, "keep checkpoint-best.safetensors by this value, e.g. mnist_fid (lower is better) "
+        "or stacked_modes (higher is better)", metavar="VALUE", default_text="off")
+    settings: Settings = field(default_factory=Settings)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        if "g_loss" in data:  # runs of ganforge 0.1 chose the generator loss alone
-            data = {**data, "loss": "minimax" if data["g_loss"] == "minimax" else "gan"}
-            data.pop("g_loss")
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise GanforgeError(
-                f"unknown config keys {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}"
-            )
-        return cls(**data)
+        """One flat dict: the run's fields, then its method's settings (as config.json and
+        ``--dry-run`` show them)."""
+        general = {f.name: getattr(self, f.name) for f in general_fields()}
+        return {**general, **dataclasses.asdict(self.settings)}
 
     def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with fields changed, a method's settings among them (``loss=...``)."""
+        own = {f.name for f in general_fields()}
+        settings = {k: changes.pop(k) for k in list(changes) if k not in own}
+        if settings:
+            changes["settings"] = dataclasses.replace(self.settings, **settings)
         return dataclasses.replace(self, **changes)
 
     @property
@@ -133,36 +167,14 @@ class TrainConfig:
         return self.lr_d if self.lr_d is not None else self.lr
 
 
+def general_fields() -> tuple[dataclasses.Field, ...]:
+    """TrainConfig's own fields: all but ``settings``."""
+    return tuple(f for f in dataclasses.fields(TrainConfig) if f.name != "settings")
+
+
 def check_choice(kind: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise GanforgeError(f"unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
-
-
-def resolve_device(name: str) -> torch.device:
-    """auto picks CUDA when present; asking for CUDA without it is an error, not a fallback."""
-    import torch  # here, not at the top: `ganforge --help` and start-up stay free of torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
-        if not torch.cuda.is_available():
-            raise GanforgeError(f"device {name!r} asked for but CUDA is not available; use "
-                                "--device cpu or auto")
-        index = int(name[5:]) if ":" in name else 0
-        if index >= torch.cuda.device_count():
-            raise GanforgeError(f"device {name!r} does not exist: this machine has "
-                                f"{torch.cuda.device_count()} CUDA device(s)")
-        return torch.device(name)
-    raise GanforgeError(f"unknown device {name!r}; choose one of: {', '.join(DEVICES)}")
-
-
-# Far beyond any sensible run: a typo (--latent-dim 1000000000) or a damaged config.json fails
-# here in one line instead of asking for terabytes when the networks are built.
-UPPER_BOUNDS = {"latent_dim": 4096, "width": 2048, "image_size": 4096, "batch_size": 65_536,
-                "d_steps": 1000, "n_samples": 10_000, "minibatch_kernels": 4096,
-                "steps": 10**9, "eval_n": 1_000_000, "jitter": 1024, "attention": 2048}
 
 
 def _has_type(value: Any, name: str) -> bool:
@@ -185,194 +197,60 @@ def _has_type(value: Any, name: str) -> bool:
     raise TypeError(f"no type check for annotation {name!r}")
 
 
-def check_field_types(obj: Any) -> None:
+def field_types(f: dataclasses.Field) -> list[str]:
+    """The types a field's annotation allows: ``int | None`` -> ["int", "None"]."""
+    return [t.strip() for t in str(f.type).split("|")]
+
+
+def check_field_types(obj: Any, fields: tuple[dataclasses.Field, ...] | None = None) -> None:
     """Each field of the dataclass ``obj`` holds a value of its annotated type (``int | None``
     takes an int or None); a one-line error naming the field otherwise. Dataclasses do not
     check, and a config.json edited by hand or damaged can hold anything."""
-    for f in dataclasses.fields(obj):
+    for f in fields if fields is not None else dataclasses.fields(obj):
         value = getattr(obj, f.name)
-        allowed = [t.strip() for t in str(f.type).split("|")]
+        allowed = field_types(f)
         if not any(_has_type(value, t) for t in allowed):
             kinds = " or ".join("null" if t == "None" else t for t in allowed)
             raise GanforgeError(f"{f.name} must be {kinds}, got {value!r}")
-        if isinstance(value, float) and value != value:  # NaN passes every bound below
-            raise GanforgeError(f"{f.name} must be a number, got NaN")
+        if isinstance(value, float) and not math.isfinite(value):  # NaN passes every bound
+            raise GanforgeError(f"{f.name} must be a finite number, got {value}")
 
 
-def validate(cfg: TrainConfig, *, saved_run: bool = False) -> TrainConfig:
-    """Check every field a user can get wrong, with one line naming the field and the fix.
-
-    ``saved_run``: ``cfg`` comes from a run directory's config.json, loaded to sample or to
-    resume: its device need not exist on this machine (resume names the device to go on with),
-    and its warnings were given when it trained."""
-    from ganforge.data import DATASETS, dataset_names, is_point_dataset
-    from ganforge.data.datasets import FOLDER_PREFIX
-    from ganforge.losses import ADVERSARIAL_LOSSES
-    from ganforge.methods import METHODS
-    from ganforge.models import ARCHITECTURES
-
-    check_field_types(cfg)
-    for name, bound in UPPER_BOUNDS.items():
-        value = getattr(cfg, name)
-        if value is not None and value > bound:
-            raise GanforgeError(f"--{name.replace('_', '-')} must be at most {bound}, got "
-                                f"{value}")
-
-    METHODS.get(cfg.method).check_options(cfg.extra)
-    points = is_point_dataset(cfg.dataset)
-    prefixes = (FOLDER_PREFIX, "paired:", "unpaired:", "captions:")
-    if not cfg.dataset.startswith(prefixes) and cfg.dataset not in DATASETS and not points:
-        raise GanforgeError(
-            f"unknown dataset {cfg.dataset!r}; choose one of: {', '.join(dataset_names())}"
-        )
-    if cfg.arch is not None:
-        ARCHITECTURES.get(cfg.arch)
-    validate_stabilisers(cfg, ADVERSARIAL_LOSSES.get(cfg.loss), warn=not saved_run)
-    check_choice("precision", cfg.precision, PRECISIONS)
-    check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
-    if not saved_run:
-        on_cuda = resolve_device(cfg.device).type == "cuda"
-        if not on_cuda and cfg.cuda_graphs:
-            raise GanforgeError("--cuda-graphs replays the training step on a CUDA device; this "
-                                "run is on the CPU: drop it")
-        if not on_cuda and cfg.sync_bn:
-            raise GanforgeError("--sync-bn synchronises batch norm between GPUs and needs CUDA; "
-                                "on CPUs each process normalises its own slice of the batch: "
-                                "drop it")
-    positive = ("batch_size", "latent_dim", "width", "d_steps", "log_every", "sample_every",
-                "checkpoint_every", "n_samples")
-    for name in positive:
-        if getattr(cfg, name) < 1:
-            raise GanforgeError(f"--{name.replace('_', '-')} must be at least 1, got "
-                                f"{getattr(cfg, name)}")
-    if cfg.steps is not None and cfg.steps < 1:
-        raise GanforgeError(f"--steps must be at least 1, got {cfg.steps}")
-    if cfg.epochs is not None and cfg.epochs <= 0:
-        raise GanforgeError(f"--epochs must be positive, got {cfg.epochs}")
-    if cfg.time_limit is not None and not cfg.time_limit > 0:
-        raise GanforgeError(f"--time-limit is in seconds and must be positive, got "
-                            f"{cfg.time_limit}")
-    if points and cfg.epochs is not None:
-        raise GanforgeError(f"{cfg.dataset} is sampled afresh every batch and has no epochs; "
-                            "give --steps instead of --epochs")
-    if cfg.steps is not None and cfg.epochs is not None:
-        raise GanforgeError("give --steps or --epochs, not both")
-    for name in ("lr", "lr_g", "lr_d", "adam_eps"):
-        value = getattr(cfg, name)
-        if value is not None and not value > 0:
-            raise GanforgeError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    if cfg.lr_decay_from is not None and not 0.0 <= cfg.lr_decay_from < 1.0:
-        raise GanforgeError(f"--lr-decay-from is the fraction of training after which the "
-                            f"learning rate decays, in [0, 1), e.g. 0.5; got {cfg.lr_decay_from}")
-    check_choice("--direction", cfg.direction, ("AtoB", "BtoA"))
-    if cfg.jitter < 0:
-        raise GanforgeError(f"--jitter is a number of pixels, 0 or more; got {cfg.jitter}")
-    if cfg.ema is not None and not 0.0 < cfg.ema < 1.0:
-        raise GanforgeError(f"--ema is a decay in (0, 1), e.g. 0.999; got {cfg.ema}")
-    if cfg.image_size is not None and cfg.image_size < 4:
-        raise GanforgeError(f"--image-size must be at least 4, got {cfg.image_size}")
-    validate_evaluation(cfg)
-    return cfg
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def validate_stabilisers(cfg: TrainConfig, loss, warn: bool = True) -> None:
-    """Refuse combinations that make no sense before any training time is spent."""
-    check_choice("--d-norm", cfg.d_norm, D_NORMS)
-    check_choice("--g-norm", cfg.g_norm, G_NORMS)
-    for name in ("gp_weight", "r1_weight", "clip", "history_weight"):
-        value = getattr(cfg, name)
-        if value is not None and not value > 0:
-            raise GanforgeError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    if not 0.0 <= cfg.label_smoothing < 0.5:
-        raise GanforgeError(f"--label-smoothing is the amount taken off the real target, in "
-                            f"[0, 0.5), e.g. 0.1; got {cfg.label_smoothing}")
-    if cfg.label_smoothing and not loss.label_smoothing:
-        raise GanforgeError(f"--label-smoothing applies to the sigmoid losses (gan, minimax), "
-                            f"not --loss {cfg.loss}")
-    from ganforge.nn.augment import parse_policy
-
-    parse_policy(cfg.augment)
-    if cfg.minibatch_kernels < 0:
-        raise GanforgeError(f"--minibatch-kernels must be 0 (off) or more, got "
-                            f"{cfg.minibatch_kernels}")
-    if cfg.clip is not None and cfg.gp_weight is not None:
-        raise GanforgeError("--clip and --gp-weight both enforce D's Lipschitz constraint, the "
-                            "gradient penalty replacing clipping (Gulrajani et al. 2017); use one")
-    if cfg.clip is not None and cfg.d_norm == "spectral":
-        raise GanforgeError("--clip and --d-norm spectral both bound D's Lipschitz constant; "
-                            "use one")
-    if warn and cfg.loss == "wasserstein" and cfg.clip is None and cfg.gp_weight is None and (
-        cfg.d_norm != "spectral"
-    ):
-        warnings.warn("--loss wasserstein without --clip, --gp-weight or --d-norm spectral "
-                      "leaves the critic unconstrained; its loss can grow without bound",
-                      stacklevel=3)
-
-
-def validate_evaluation(cfg: TrainConfig) -> None:
-    """Check the periodic-evaluation fields before any training time is spent."""
-    from ganforge.data import is_point_dataset
-
-    if cfg.eval_every is not None and is_point_dataset(cfg.dataset):
-        validate_point_evaluation(cfg)
+def check_bounds(f: dataclasses.Field, value: Any) -> None:
+    """``value`` of field ``f`` within the bounds its metadata declares; a one-line error
+    naming the flag, the bounds and the value otherwise."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return
-    if cfg.eval_every is None:
-        for name in ("eval_metrics", "best_metric"):
-            if getattr(cfg, name) is not None:
-                raise GanforgeError(f"--{name.replace('_', '-')} needs --eval-every N")
+    meta, flag, what = f.metadata, flag_of(f.name), f.metadata["what"]
+    at_least, above, at_most, below = (meta[k] for k in ("at_least", "above", "at_most", "below"))
+    too_low = (at_least is not None and value < at_least) or (above is not None and value <= above)
+    too_high = (at_most is not None and value > at_most) or (below is not None and value >= below)
+    if not (too_low or too_high):
         return
-    # Here, not above: the metrics stack (scipy) is only needed by runs that evaluate.
-    from ganforge.metrics.evaluate import check_sample_counts, default_metrics, parse_metrics
-
-    for name in ("eval_every", "eval_n"):
-        if getattr(cfg, name) < 1:
-            raise GanforgeError(f"--{name.replace('_', '-')} must be at least 1, got "
-                                f"{getattr(cfg, name)}")
-    metrics = parse_metrics(cfg.eval_metrics or default_metrics(cfg.dataset))
-    check_sample_counts(metrics, cfg.eval_n)
-    if cfg.best_metric is not None:
-        directions = {k: v for m in metrics for k, v in m.better.items()}
-        if cfg.best_metric not in directions:
-            choices = ", ".join(f"{k} ({v} is better)" for k, v in directions.items())
-            raise GanforgeError(f"--best-metric {cfg.best_metric!r} is not computed by the "
-                                f"evaluation metrics; choose one of: {choices}")
-
-
-def validate_point_evaluation(cfg: TrainConfig) -> None:
-    from ganforge.training.evaluation import POINT_METRICS
-
-    if cfg.eval_metrics not in (None, "modes"):
-        raise GanforgeError(f"{cfg.dataset} is evaluated with --eval-metrics modes (modes "
-                            f"covered and high-quality share), not {cfg.eval_metrics!r}")
-    if cfg.eval_every < 1 or cfg.eval_n < 1:
-        raise GanforgeError("--eval-every and --eval-n must be at least 1")
-    if cfg.best_metric is not None and cfg.best_metric not in POINT_METRICS:
-        choices = ", ".join(f"{k} ({v} is better)" for k, v in POINT_METRICS.items())
-        raise GanforgeError(f"--best-metric {cfg.best_metric!r} is not computed on "
-                            f"{cfg.dataset}; choose one of: {choices}")
+    low = at_least if at_least is not None else above
+    high = at_most if at_most is not None else below
+    if what and low is not None and high is not None:
+        interval = (f"{'[' if at_least is not None else '('}{_number(low)}, "
+                    f"{_number(high)}{']' if at_most is not None else ')'}")
+        example = f", e.g. {meta['example']}" if meta["example"] is not None else ""
+        raise GanforgeError(f"{flag} is {what} in {interval}{example}; got {value}")
+    if too_high:
+        rule = f"must be at most {_number(high)}"
+    elif above is not None:
+        rule = "must be positive" if above == 0 else f"must be above {_number(above)}"
+    else:
+        rule = "must be 0 or more" if at_least == 0 else f"must be at least {_number(at_least)}"
+    raise GanforgeError(f"{flag} is {what} and {rule}, got {value}" if what
+                        else f"{flag} {rule}, got {value}")
 
 
-# What the 2-D toy mixtures change from the image defaults: the point backbone, the batch size
-# and width of the mode-collapse literature, and a mode count every sample picture (2,500 points,
-# VEEGAN's evaluation size), so the scatter plots and the metrics show the same points.
-POINT_DATA_DEFAULTS: dict[str, Any] = {
-    "arch": "toy", "width": 128, "batch_size": 256, "n_samples": 2500, "sample_every": 250,
-    "eval_every": 250, "eval_n": 2500,
-}
-
-
-def dataset_defaults(dataset: str) -> dict[str, Any]:
-    """Config fields a data set changes from TrainConfig's defaults, over the method's."""
-    from ganforge.data import is_point_dataset
-
-    return dict(POINT_DATA_DEFAULTS) if is_point_dataset(dataset) else {}
-
-
-def with_method_defaults(method: str, **overrides: Any) -> TrainConfig:
-    """A config for ``method``: its class's defaults, then its data set's, then the caller's
-    overrides on top."""
-    from ganforge.methods import METHODS
-
-    dataset = overrides.get("dataset", TrainConfig.dataset)
-    return TrainConfig(method=method, **{**METHODS.get(method).defaults,
-                                         **dataset_defaults(dataset), **overrides})
+def check_choices(f: dataclasses.Field, value: Any) -> None:
+    choices = f.metadata["choices"]
+    if choices and value not in choices:
+        kind = f.metadata["noun"] or flag_of(f.name)
+        raise GanforgeError(f"unknown {kind} {value!r}; choose one of: "
+                            f"{', '.join(map(str, choices))}")

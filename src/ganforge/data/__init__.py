@@ -1,7 +1,14 @@
 """Data sets held whole in memory as uint8, the toy 2-D mixtures, and the batchers that feed
 the Trainer."""
 
-from ganforge.data.batcher import Augment, Batcher, PairBatcher, from_uint8, to_uint8
+from ganforge.data.batcher import (
+    Augment,
+    Batcher,
+    PairBatcher,
+    batcher_for,
+    from_uint8,
+    to_uint8,
+)
 from ganforge.data.captions import CaptionedImages
 from ganforge.data.dataset import ImageDataset, balanced_subset, resize_images
 from ganforge.data.datasets import (
@@ -13,11 +20,16 @@ from ganforge.data.datasets import (
     load_training_data,
 )
 from ganforge.data.idx import parse_idx, read_idx
+from ganforge.data.spec import DataSpec, TrainingData, data_spec
 from ganforge.data.toy import TOY_DATASETS, PointBatcher, ToyMixture, mode_metrics
 from ganforge.data.translation import StyledDigits, TranslationData
 
 __all__ = [
     "Augment",
+    "DataSpec",
+    "TrainingData",
+    "batcher_for",
+    "data_spec",
     "PairBatcher",
     "StyledDigits",
     "TranslationData",

@@ -6,6 +6,8 @@ import torch
 
 from ganforge.data.captions import CaptionedImages, CaptionPicker
 from ganforge.data.dataset import ImageDataset
+from ganforge.data.shard import Shard, shard_slice
+from ganforge.data.toy import PointBatcher, ToyMixture
 from ganforge.data.translation import TranslationData
 from ganforge.errors import GanforgeError
 
@@ -19,21 +21,6 @@ def storage_device(nbytes: int, device: torch.device) -> torch.device:
         if nbytes > _DEVICE_MEMORY_SHARE * free:
             return torch.device("cpu")
     return device
-
-
-# (rank, world size) of data-parallel training: which slice of every global batch to take.
-Shard = tuple[int, int]
-
-
-def shard_slice(batch_size: int, shard: Shard) -> slice:
-    """The rows of a global batch of ``batch_size`` that rank ``shard[0]`` of ``shard[1]``
-    trains on: one contiguous slice of the same size on every rank."""
-    rank, world = shard
-    if batch_size % world:
-        raise GanforgeError(f"--batch-size {batch_size} (the global batch) does not split "
-                            f"evenly over {world} processes; give a multiple of {world}")
-    local = batch_size // world
-    return slice(rank * local, (rank + 1) * local)
 
 
 class IndexStream:
@@ -269,3 +256,18 @@ def from_uint8(images: torch.Tensor) -> torch.Tensor:
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Map generator output in [-1, 1] back to uint8 pixels."""
     return images.detach().add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def batcher_for(data, batch_size: int, device: torch.device, *, seed: int = 0,
+                flip: bool = False, jitter: int = 0, shard: Shard = (0, 1)):
+    """The batcher of ``data`` (an ImageDataset, TranslationData or ToyMixture); ``shard``
+    (rank, world size) picks this process's slice of every global batch of ``batch_size``."""
+    if isinstance(data, ToyMixture):
+        if flip or jitter:
+            raise GanforgeError(f"--flip and --jitter augment images; {data.name} holds 2-D "
+                                "points")
+        return PointBatcher(data, batch_size, device, seed=seed, shard=shard)
+    augment = Augment(flip, jitter, seed)
+    if isinstance(data, TranslationData):
+        return PairBatcher(data, batch_size, device, seed=seed, augment=augment, shard=shard)
+    return Batcher(data, batch_size, device, seed=seed, augment=augment, shard=shard)

@@ -51,6 +51,8 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.data.dataset import ImageDataset
+from ganforge.data.image_files import IMAGE_SUFFIXES, read_images
+from ganforge.data.image_sets import DATASETS
 from ganforge.errors import DataError, GanforgeError
 
 CAPTIONS_PREFIX = "captions:"
@@ -259,8 +261,6 @@ def digit_thresholds(train: ImageDataset) -> dict[str, torch.Tensor]:
 def load_captioned_digits(base: str, root: Path, split: str, download: bool) -> CaptionedImages:
     """The digit set ``base`` (mnist or digits) of ``split`` with captions; thresholds from its
     training split, captions drawn with seed 0 (train) or 1 (test)."""
-    from ganforge.data.datasets import DATASETS
-
     load = DATASETS.get(base)
     data = load(root=root, split=split, download=download)
     train = data if split == "train" else load(root=root, split="train", download=download)
@@ -295,8 +295,6 @@ def _split_classes(path: Path, split: str, classes: list[str]) -> list[str]:
 def load_caption_folder(path: Path, split: str = "train", size: int = 64) -> CaptionedImages:
     """Images and captions in the layout of Reed et al.'s CUB-200 and Oxford-102 release (see
     the module docstring), images centre-cropped square and resized to ``size``."""
-    from ganforge.data.datasets import IMAGE_SUFFIXES, read_images
-
     images_dir, text_dir = path / "images", path / "text_c10"
     for folder in (images_dir, text_dir):
         if not folder.is_dir():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, UnidentifiedImageError
 
 from ganforge.errors import DataError
@@ -55,3 +56,22 @@ def image_size(path: Path) -> tuple[int, int]:
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
             SyntaxError) as e:
         raise _refuse(path, e) from None
+
+
+def load_square_image(path: Path, size: int) -> Image.Image:
+    """The picture in ``path`` centre-cropped square and resized to ``size`` (bicubic)."""
+    img = open_image(path)
+    w, h = img.size
+    side = min(w, h)
+    box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
+    return img.resize((size, size), Image.Resampling.BICUBIC, box=box)
+
+
+def read_images(files: list[Path], size: int) -> torch.Tensor:
+    """uint8 [N, C, H, W] of image files, centre-cropped square and resized to ``size``: gray
+    (C = 1) when every file is, else RGB."""
+    loaded = [load_square_image(p, size) for p in files]
+    grayscale = all(img.mode == "L" for img in loaded)
+    arrays = [np.asarray(img.convert("L" if grayscale else "RGB")) for img in loaded]
+    images = torch.from_numpy(np.stack(arrays))
+    return images[:, None] if grayscale else images.permute(0, 3, 1, 2).contiguous()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import torch
 
-from ganforge.data.batcher import Shard, shard_slice
+from ganforge.data.shard import Shard, shard_slice
 from ganforge.errors import GanforgeError
 from ganforge.registry import Registry
 

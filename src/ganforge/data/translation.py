@@ -25,7 +25,13 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.data.dataset import ImageDataset, resize_images
-from ganforge.data.image_files import image_size, open_image
+from ganforge.data.image_files import (
+    IMAGE_SUFFIXES,
+    image_size,
+    load_square_image,
+    open_image,
+)
+from ganforge.data.image_sets import DATASETS
 from ganforge.errors import DataError
 
 PAIRED_PREFIX = "paired:"
@@ -154,8 +160,6 @@ def stylise(images: torch.Tensor, style: str) -> torch.Tensor:
 
 
 def _load(name: str, root: Path, split: str, download: bool) -> ImageDataset:
-    from ganforge.data.datasets import DATASETS
-
     return DATASETS.get(name)(root=root, split=split, download=download)
 
 
@@ -199,8 +203,6 @@ def load_mnist_styles(root: Path, split: str, download: bool) -> StyledDigits:
 
 
 def _image_files(folder: Path) -> list[Path]:
-    from ganforge.data.datasets import IMAGE_SUFFIXES
-
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
@@ -282,8 +284,6 @@ def load_unpaired_folder(path: Path, split: str = "train",
 def read_image_files(path: Path, size: int, channels: int) -> tuple[list[Path], torch.Tensor]:
     """An image file, or every image in a folder, centre-cropped square and resized to
     ``size``, with ``channels`` channels (gray or RGB): the files and uint8 [N, C, H, W]."""
-    from ganforge.data.datasets import IMAGE_SUFFIXES, _load_image
-
     if path.is_dir():
         files = _image_files(path)
         if not files:
@@ -293,7 +293,7 @@ def read_image_files(path: Path, size: int, channels: int) -> tuple[list[Path], 
     else:
         raise DataError(f"--input {path} is neither an image file nor a folder")
     mode = "L" if channels == 1 else "RGB"
-    arrays = [np.asarray(_load_image(p, size).convert(mode)) for p in files]
+    arrays = [np.asarray(load_square_image(p, size).convert(mode)) for p in files]
     images = torch.from_numpy(np.stack(arrays))
     images = images[:, None] if channels == 1 else images.permute(0, 3, 1, 2).contiguous()
     return files, images

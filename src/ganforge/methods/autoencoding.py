@@ -7,50 +7,41 @@ Each has ``encode(x)`` (images in [-1, 1] to latent codes; the posterior mean fo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
-from ganforge.config import TrainConfig
+from ganforge.config import setting
+from ganforge.data.spec import DataSpec
 from ganforge.errors import GanforgeError
-from ganforge.methods.base import (
-    DataSpec,
-    Logs,
-    Method,
-    Option,
-    build_backbone,
-    register_method,
+from ganforge.losses import ADVERSARIAL_LOSSES
+from ganforge.methods.backbone import build_backbone
+from ganforge.methods.base import DataNeeds, Logs, Method, register_method
+from ganforge.methods.capabilities import Encoder
+from ganforge.methods.game import (
+    Attention,
+    Backbone,
+    Clip,
+    DNorm,
+    GradientPenalty,
+    MinibatchDiscrimination,
+    Objective,
+    R1Penalty,
 )
-from ganforge.methods.gan import GAN
+from ganforge.methods.gan import GAN, ConditionedD
 from ganforge.models import ARCHITECTURES
-from ganforge.models.encoder import Encoder, JointDiscriminator
+from ganforge.models.encoder import Encoder as EncoderNetwork
+from ganforge.models.encoder import JointDiscriminator
 from ganforge.nn.layers import spectral_norm_all
 
-# Config fields (and their neutral values) that only some of these methods honour.
-_GAN_TERMS = {"gp_weight": None, "r1_weight": None, "clip": None, "history_weight": None,
-              "feature_matching": False, "minibatch_kernels": 0, "label_smoothing": 0.0,
-              "loss": "gan", "d_norm": "batch", "d_steps": 1, "augment": None}
 
-
-def refuse(cfg: TrainConfig, spec: DataSpec, names: tuple[str, ...], why: str) -> None:
-    """One line naming the first of ``names`` set away from its neutral value, or the data if it
-    is not images; and the method's weights must be positive."""
-    if spec.kind != "image":
-        raise GanforgeError(f"{cfg.method} encodes images; {cfg.dataset} holds 2-D points")
-    for name in names:
-        if getattr(cfg, name) != _GAN_TERMS[name]:
-            raise GanforgeError(f"--{name.replace('_', '-')} does not apply to {cfg.method}: {why}")
-    for name in ("kl_weight", "recon_weight"):
-        if name in cfg.extra and not cfg.extra[name] > 0:
-            raise GanforgeError(f"--{name.replace('_', '-')} must be positive, got "
-                                f"{cfg.extra[name]}")
-
-
-def build_encoder(cfg, spec: DataSpec, out_features: int) -> Encoder:
+def build_encoder(settings: Backbone, spec: DataSpec, out_features: int) -> EncoderNetwork:
     """An encoder on the feature layers of the configured backbone's discriminator."""
-    arch = ARCHITECTURES.get(cfg.arch)
+    arch = ARCHITECTURES.get(settings.arch)
     backbone = arch.discriminator(img_channels=spec.img_channels, img_size=spec.img_size,
-                                  width=cfg.width)
-    return Encoder(backbone, out_features)
+                                  width=settings.width)
+    return EncoderNetwork(backbone, out_features)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -63,7 +54,7 @@ def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
     return x * scale + x.detach() * (1 - scale)
 
 
-class Encoding:
+class Encoding(Encoder):
     """``encode`` / ``reconstruct`` for methods with an encoder ``E``."""
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -104,14 +95,20 @@ class VAE(Posterior, Method):
     -log p(x | z) (Bernoulli) + ``--kl-weight`` x KL(q || N(0, I)); no discriminator. Seed 000's
     baseline against which a GAN's sharpness is judged."""
 
+    # The backbone's knobs alone: the VAE has no discriminator and no adversarial game.
+    @dataclass(frozen=True)
+    class Settings(Backbone, Attention):
+        kl_weight: float = setting(1.0, "weight of the KL term (1: the ELBO)", above=0)
+
     defaults = {"arch": "dcgan", "lr": 1e-3, "beta1": 0.9}
-    options = (Option("kl_weight", 1.0, "weight of the KL term (1: the ELBO)", float),)
+    players = ("G",)
 
     def __init__(self, cfg, spec: DataSpec) -> None:
-        refuse(cfg, spec, tuple(_GAN_TERMS), "the VAE has no discriminator")
         super().__init__(cfg, spec)
+        # D is built and dropped: the encoder is a D-shaped network of its own, and building D
+        # first keeps the random draws of the networks that stay.
         self.G, _ = build_backbone(cfg, spec)
-        self.E = build_encoder(cfg, spec, 2 * cfg.latent_dim)
+        self.E = build_encoder(self.settings, spec, 2 * self.settings.latent_dim)
 
     def groups(self):
         return {"G": [self.E, self.G]}
@@ -120,7 +117,8 @@ class VAE(Posterior, Method):
         x = batch["x"]
         z, kl = self.draw_posterior(x)
         nll = bernoulli_nll(self.G(z), x)
-        return nll + self.option("kl_weight") * kl, {"recon_nll": nll.detach(), "kl": kl.detach()}
+        return nll + self.settings.kl_weight * kl, {"recon_nll": nll.detach(),
+                                                    "kl": kl.detach()}
 
 
 @register_method("vaegan")
@@ -130,25 +128,31 @@ class VAEGAN(Posterior, GAN):
     samples. The encoder minimises KL + L_llike; the decoder gamma L_llike - L_GAN
     (``--recon-weight`` gamma); L_llike = 1/2 ||D_l(x) - D_l(G(z))||^2 with D_l D's features."""
 
+    # The game's knobs but the generator terms, which the paper fixes, and augmentation: the
+    # feature reconstruction compares D's features of an image and of its reconstruction,
+    # which augmentation would transform apart.
+    @dataclass(frozen=True)
+    class Settings(Backbone, Attention, DNorm, MinibatchDiscrimination, Objective, Clip,
+                   GradientPenalty, R1Penalty):
+        kl_weight: float = setting(1.0, "weight of the KL term", above=0)
+        recon_weight: float = setting(0.01, "gamma: weight of the feature-space reconstruction "
+                                      "error in the decoder's loss (the encoder's weight is 1); "
+                                      "the summed error over D's thousands of features drowns "
+                                      "the GAN term at gamma 1", above=0)
+
+        def check(self, warn: bool = True) -> None:
+            super().check(warn)
+            if ADVERSARIAL_LOSSES.get(self.loss).g_needs_real:
+                raise GanforgeError(f"--loss {self.loss} compares fakes with real images in G's "
+                                    "loss, which vaegan's decoder loss does not; choose gan, "
+                                    "minimax, wasserstein, least-squares or hinge")
+
     defaults = {"arch": "dcgan", "lr": 3e-4}
-    options = (
-        Option("kl_weight", 1.0, "weight of the KL term", float),
-        Option("recon_weight", 0.01, "gamma: weight of the feature-space reconstruction error "
-               "in the decoder's loss (the encoder's weight is 1); the summed error over D's "
-               "thousands of features drowns the GAN term at gamma 1", float),
-    )
+    trains_on = DataNeeds()
 
     def __init__(self, cfg, spec: DataSpec) -> None:
-        refuse(cfg, spec, ("feature_matching", "history_weight", "augment"),
-               "its generator terms are fixed by the paper (and its feature reconstruction "
-               "compares D's features of an image and its reconstruction, which augmentation "
-               "would transform apart)")
         super().__init__(cfg, spec)
-        if self.objective.g_needs_real:
-            raise GanforgeError(f"--loss {cfg.loss} compares fakes with real images in G's loss, "
-                                "which vaegan's decoder loss does not; choose gan, minimax, "
-                                "wasserstein, least-squares or hinge")
-        self.E = build_encoder(cfg, spec, 2 * cfg.latent_dim)
+        self.E = build_encoder(self.settings, spec, 2 * self.settings.latent_dim)
 
     def groups(self):
         return {"D": [self.D], "G": [self.E, self.G]}
@@ -168,7 +172,7 @@ class VAEGAN(Posterior, GAN):
     def g_loss(self, batch):
         x = batch["x"]
         z, kl = self.draw_posterior(x)
-        gamma = self.option("recon_weight")
+        gamma = self.settings.recon_weight
         # The decoder gets gamma x the feature error; the encoder gets it with weight 1.
         recon = self.G(scale_gradient(z, 1 / gamma))
         with torch.no_grad():
@@ -177,30 +181,32 @@ class VAEGAN(Posterior, GAN):
         # L_GAN trains the decoder only, on reconstructions and on prior samples.
         fakes = torch.cat([self.G(z.detach()), self.generate(len(x))])
         adversarial = self.objective.g(self.discriminate(fakes), None)
-        loss = self.option("kl_weight") * kl + gamma * llike + adversarial
+        loss = self.settings.kl_weight * kl + gamma * llike + adversarial
         return loss, {"kl": kl.detach(), "feature_recon": llike.detach()}
 
 
 @register_method("bigan")
-class BiGAN(Encoding, GAN):
+class BiGAN(Encoding, ConditionedD, GAN):
     """Donahue et al. 2017 (= ALI, Dumoulin et al. 2017): an encoder E learned with G; D judges
     pairs, (x, E(x)) for data and (G(z), z) for fakes. E and G are trained together to make D
     mistake each kind of pair for the other (its loss with the labels swapped)."""
 
+    # Of the game's knobs those its discriminator of (image, code) pairs can take.
+    @dataclass(frozen=True)
+    class Settings(Backbone, Attention, DNorm, Objective, Clip):
+        pass
+
     defaults = {"arch": "dcgan", "beta1": 0.5}
-    d_conditioned = True
+    trains_on = DataNeeds()
 
     def __init__(self, cfg, spec: DataSpec) -> None:
-        refuse(cfg, spec, ("gp_weight", "r1_weight", "feature_matching", "history_weight",
-                           "minibatch_kernels", "augment"),
-               "its discriminator judges (image, code) pairs, which these terms do not handle")
         super().__init__(cfg, spec)
-        self.E = build_encoder(cfg, spec, cfg.latent_dim)
+        self.E = build_encoder(self.settings, spec, self.settings.latent_dim)
 
     def build_networks(self):
         G, D = build_backbone(self.cfg, self.spec)
-        D = JointDiscriminator(D, self.cfg.latent_dim)
-        if self.cfg.d_norm == "spectral":  # the layers that join x and z, too
+        D = JointDiscriminator(D, self.settings.latent_dim)
+        if self.settings.d_norm == "spectral":  # the layers that join x and z, too
             spectral_norm_all(D)
         return G, D
 

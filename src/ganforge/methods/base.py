@@ -1,102 +1,69 @@
-"""A GAN method: its networks and how their losses are computed; the Trainer does the rest."""
+"""A GAN method: its networks and how their losses are computed; the Trainer does the rest.
+
+A method declares, as class attributes, everything the layers above ask of it before it is
+built: its ``Settings`` (a dataclass of the knobs it has, :mod:`ganforge.config`), the
+``defaults`` it changes (of the run's fields or of its settings), the data it ``trains_on``,
+and its ``players``. What it can do beyond sampling it declares by the capability classes it
+derives from (:mod:`ganforge.methods.capabilities`).
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from ganforge.config import TrainConfig
+from ganforge.config import Settings, TrainConfig, general_fields
+from ganforge.data.spec import DataSpec
 from ganforge.errors import GanforgeError
-from ganforge.models import ARCHITECTURES
+from ganforge.nn.noise import standard_normal
 from ganforge.registry import Registry
 
 Logs = dict[str, torch.Tensor]
 
-
-@dataclass(frozen=True)
-class DataSpec:
-    """What the networks need to know of the data; saved with a run so loading needs no data.
-
-    ``kind`` is ``"image"`` ([C, H, W] samples), ``"points"`` (the toy mixtures' [D] vectors,
-    with ``img_channels`` = D and ``img_size`` = 1) or ``"translation"`` (two domains: A has
-    ``img_channels`` channels, B ``b_channels``; ``class_names`` name the domains; ``paired``
-    says whether A[i] and B[i] belong together). Captioned data (text-to-image) adds the
-    ``vocabulary`` of its token ids, the ``caption_length`` in tokens, and the
-    ``example_captions`` sample grids show.
-    """
-
-    img_channels: int
-    img_size: int
-    num_classes: int = 0
-    class_names: tuple[str, ...] = ()
-    kind: str = "image"
-    b_channels: int = 0
-    paired: bool = False
-    vocabulary: tuple[str, ...] = ()
-    caption_length: int = 0
-    example_captions: tuple[str, ...] = ()
-
-    @classmethod
-    def from_dict(cls, data: dict) -> DataSpec:
-        """The spec saved in a run's config.json, its fields' types and sizes checked: the
-        networks are built from it before any weight is read."""
-        from ganforge.config import check_field_types
-
-        # JSON turns the tuples into lists.
-        spec = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
-        check_field_types(spec)
-        for name, low, high in SPEC_BOUNDS:
-            value = getattr(spec, name)
-            if not low <= value <= high:
-                raise GanforgeError(f"data_spec {name} must lie in [{low}, {high}], got {value}")
-        if len(spec.vocabulary) > MAX_VOCABULARY:
-            raise GanforgeError(f"data_spec vocabulary holds {len(spec.vocabulary)} words, more "
-                                f"than {MAX_VOCABULARY}")
-        return spec
-
-
-# What a saved DataSpec may hold; far beyond any data set ganforge reads.
-SPEC_BOUNDS = (("img_channels", 1, 64), ("img_size", 1, 4096), ("num_classes", 0, 100_000),
-               ("b_channels", 0, 64), ("caption_length", 0, 10_000))
-MAX_VOCABULARY = 1_000_000
+# What each kind of data is, as error messages name it, and the data sets of that kind.
+DATA_KINDS = {
+    "image": ("images", "an image data set (digits, mnist, fashion-mnist, cifar10, folder:PATH)"),
+    "points": ("2-D points", "ring8 or grid25"),
+    "translation": ("images of two domains, for image-to-image translation",
+                    "edges2mnist, digits2mnist, paired:PATH or unpaired:PATH"),
+}
 
 
 @dataclass(frozen=True)
-class Option:
-    """A setting only some methods have (InfoGAN's codes, cGAN's way of conditioning D).
+class DataNeeds:
+    """The data a method trains on: the ``kinds`` of DataSpec it takes, and whether it needs
+    class ``labels``, ``pairs`` (A[i] belongs with B[i]) or ``captions``."""
 
-    Options live in ``TrainConfig.extra`` under ``name``; the CLI offers each as
-    ``--name-with-dashes``, so a new method's settings need no change to the config or CLI.
-    """
+    kinds: tuple[str, ...] = ("image",)
+    labels: bool = False
+    pairs: bool = False
+    captions: bool = False
+    # The labelled data sets to suggest when the data has no labels.
+    labelled: str = "digits, mnist, fashion-mnist or cifar10"
 
-    name: str
-    default: Any
-    help: str
-    type: Callable[[str], Any] = str
-    choices: tuple[Any, ...] = ()
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    def check(self, value: Any) -> Any:
-        # Values come from the command line (parsed by ``type``) or from a config.json, which
-        # can hold anything: a number where a number belongs.
-        numeric = {int: "an integer", float: "a number"}.get(self.type)
-        if numeric and value is not None and not (
-                isinstance(value, (int, float)) and not isinstance(value, bool)
-                and (self.type is float or isinstance(value, int))
-                and math.isfinite(value)):
-            raise GanforgeError(f"{self.flag} must be {numeric}, got {value!r}")
-        if self.choices and value not in self.choices:
-            raise GanforgeError(f"unknown {self.flag} {value!r}; choose one of: "
-                                f"{', '.join(map(str, self.choices))}")
-        return value
+    def check(self, method: str, dataset: str, spec: DataSpec) -> None:
+        """A one-line error, naming what ``method`` needs and what fits, unless ``spec`` is
+        such data."""
+        if spec.kind not in self.kinds:
+            held, _ = DATA_KINDS[spec.kind]
+            wanted = " or ".join(DATA_KINDS[k][0] for k in self.kinds)
+            fitting = [m for m, k in METHODS.items() if spec.kind in k.trains_on.kinds]
+            raise GanforgeError(f"{method} trains on {wanted}; {dataset} holds {held}: choose "
+                                f"{' or '.join(DATA_KINDS[k][1] for k in self.kinds)}, or "
+                                f"train {', '.join(fitting)} on it")
+        if self.labels and spec.num_classes < 2:
+            raise GanforgeError(f"{method} needs a labelled data set; {dataset} has no class "
+                                f"labels (try {self.labelled})")
+        if self.pairs and not spec.paired:
+            raise GanforgeError(f"{method} learns from paired images (A[i] with B[i]); "
+                                f"{dataset} is unpaired: use cyclegan or unit")
+        if self.captions and not spec.vocabulary:
+            raise GanforgeError(f"{method} draws from captions; {dataset} has none: use "
+                                "captioned-mnist, captioned-digits or captions:PATH")
 
 
 class Method(nn.Module):
@@ -107,35 +74,24 @@ class Method(nn.Module):
     ``backward`` or ``step``, and never moves anything between devices.
     """
 
-    # Config fields this method changes from TrainConfig's defaults (a preset is such a diff).
+    # Its knobs; a subclass with more declares a Settings dataclass deriving from its parent's.
+    Settings: ClassVar[type[Settings]] = Settings
+    # Fields this method changes from their declared defaults (a preset is such a diff).
     defaults: ClassVar[dict[str, Any]] = {}
-    # Settings of this method alone, kept in cfg.extra.
-    options: ClassVar[tuple[Option, ...]] = ()
-    # Whether D sees the condition (cGAN) or only G does (InfoGAN, ACGAN).
-    d_conditioned: ClassVar[bool] = False
+    trains_on: ClassVar[DataNeeds] = DataNeeds()
+    # The optimiser groups it trains: a method without a discriminator (the VAE) has only G,
+    # and the Trainer then makes one update per step (--d-steps does not apply).
+    players: ClassVar[tuple[str, ...]] = ("D", "G")
 
     def __init__(self, cfg: TrainConfig, spec: DataSpec) -> None:
         super().__init__()
-        self.check_options(cfg.extra)
+        if not isinstance(cfg.settings, self.Settings):
+            raise TypeError(f"{type(self).__name__} takes a config made by "
+                            "ganforge.configure.configure")
+        self.trains_on.check(cfg.method, cfg.dataset, spec)
         self.cfg = cfg
+        self.settings = cfg.settings
         self.spec = spec
-
-    @classmethod
-    def check_options(cls, extra: dict[str, Any]) -> None:
-        known = {o.name: o for o in cls.options}
-        for name, value in extra.items():
-            if name not in known:
-                flag = "--" + name.replace("_", "-")
-                owners = [m for m, k in METHODS.items() if any(o.name == name for o in k.options)]
-                where = f"it is an option of {', '.join(owners)}" if owners else "unknown option"
-                have = (f"; {cls.__name__} takes {', '.join(o.flag for o in cls.options)}"
-                        if cls.options else f"; {cls.__name__} takes no method options")
-                raise GanforgeError(f"{flag} does not apply to this method ({where}){have}")
-            known[name].check(value)
-
-    def option(self, name: str) -> Any:
-        option = next(o for o in self.options if o.name == name)
-        return self.cfg.extra.get(name, option.default)
 
     def groups(self) -> dict[str, list[nn.Module]]:
         """Optimiser groups: the D group steps ``d_steps`` times, then the G group once."""
@@ -145,24 +101,16 @@ class Method(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    # (rank, world size) under data-parallel training, set by the Trainer: see sample_latent.
-    shard: tuple[int, int] = (0, 1)
-
     @property
     def latent_width(self) -> int:
         """Columns of what ``sample_latent`` draws: z, and any other noise G takes with it
         (text2img's conditioning-augmentation draw), so a seed fixes all of G's randomness."""
-        return self.cfg.latent_dim
+        return self.settings.latent_dim
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` latent vectors. In training (no ``generator``) under data parallelism the ranks'
-        torch generators run in lockstep, so each draws the latents of the whole global batch
-        and keeps its own rows: they differ across ranks, and a run at any world size draws
-        what one process would (:mod:`ganforge.training.distributed`)."""
-        rank, world = self.shard if generator is None else (0, 1)
-        z = torch.randn(n * world, self.latent_width, generator=generator,
-                        device="cpu" if generator is not None else self.device)
-        return z[rank * n : (rank + 1) * n].to(self.device)
+        """``n`` latent vectors: from a seeded CPU ``generator`` for pictures and inference, or
+        from the training stream (see :mod:`ganforge.nn.noise`)."""
+        return standard_normal(n, self.latent_width, generator, self.device)
 
     # ---- conditions: class labels or latent codes; None for an unconditional G ------------------
 
@@ -198,53 +146,13 @@ class Method(nn.Module):
             condition = self.sample_condition(n, generator)
         return self.run_G(z, condition, G)
 
-    # ---- D's two halves: flat features, then the real/fake logit --------------------------------
-
-    def d_features(self, x: torch.Tensor, c=None) -> torch.Tensor:
-        return self.D.features(x, c) if self.d_conditioned else self.D.features(x)
-
-    def d_logits(self, h: torch.Tensor, c=None) -> torch.Tensor:
-        return self.D.logits(h, c) if self.d_conditioned else self.D.head(h).squeeze(1)
-
-    def discriminate(self, x: torch.Tensor, c=None) -> torch.Tensor:
-        return self.d_logits(self.d_features(x, c), c)
-
     def bind_data(self, data) -> None:
         """Called once by the Trainer with its training data before the first step (the
         semi-supervised GAN keeps its labelled subset)."""
 
     def after_update(self, group: str) -> None:
         """Called by the Trainer after each optimiser step of ``group`` (weight clipping,
-        running averages)."""
-
-    def stage_pictures(self, n: int, generator: torch.Generator | None = None,
-                       G: nn.Module | None = None) -> list[tuple[str, torch.Tensor]] | None:
-        """For methods that generate coarse to fine (LAPGAN, progressive growing): for the ``n``
-        samples ``sample(n, generator)`` draws, (label, images in [-1, 1] at the full size)
-        rows showing each stage. None for single-stage methods."""
-        return None
-
-    def set_progress(self, step: int, total_steps: int) -> None:
-        """Called by the Trainer before every training step with the number of steps done and
-        the run's total: methods whose networks change as training goes on (progressive
-        growing) derive their phase from it, so a resumed run is in the phase it left."""
-
-    def restarts_optimizers(self, step: int, total_steps: int) -> bool:
-        """Whether the optimisers start afresh at ``step``: their moments and step counts are
-        cleared before it (progressive growing's official code does so at every new phase).
-        A pure function of the step, so a resumed run restarts where the unbroken one did."""
-        return False
-
-    def capture_blocker(self) -> str | None:
-        """Why this method's training step cannot be captured in a CUDA graph (None: it can).
-        A captured step replays the work of the step it was recorded at, so a method whose
-        step changes with host-side state must say so here."""
-        if type(self).set_progress is not Method.set_progress:
-            return f"{type(self).__name__}'s networks change with the training step"
-        if type(self).restarts_optimizers is not Method.restarts_optimizers:
-            # A replay keeps the captured optimiser state tensors; clearing them is not seen.
-            return f"{type(self).__name__} restarts its optimisers during training"
-        return None
+        historical averages)."""
 
     def d_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Logs]:
         raise NotImplementedError
@@ -254,37 +162,20 @@ class Method(nn.Module):
 
 
 METHODS: Registry[type[Method]] = Registry("method")
-register_method = METHODS.register
 
 
-def build_backbone(
-    cfg: TrainConfig, spec: DataSpec, g_extra_inputs: int = 0, d_extra_channels: int = 0
-) -> tuple[nn.Module, nn.Module]:
-    """The (G, D) pair of the configured architecture for this data, with the configured
-    stabilisers; conditioning wrappers ask for extra latent inputs to G and extra image planes
-    for D."""
-    from ganforge.methods.stabilisers import stabilise_discriminator, stabilise_generator
+def register_method(name: str):
+    """Register a method class under ``name``, once its declarations are checked: its settings
+    must not shadow a run field, and its ``defaults`` must name fields it has (a typo there
+    would otherwise be a silent no-op)."""
+    def decorate(cls: type[Method]) -> type[Method]:
+        general = {f.name for f in general_fields()}
+        own = {f.name for f in dataclasses.fields(cls.Settings)}
+        if own & general:
+            raise TypeError(f"{cls.__name__}.Settings redeclares run fields: {own & general}")
+        unknown = set(cls.defaults) - general - own
+        if unknown:
+            raise TypeError(f"{cls.__name__}.defaults names fields it lacks: {sorted(unknown)}")
+        return METHODS.register(name)(cls)
 
-    arch = ARCHITECTURES.get(cfg.arch)
-    if arch.data != spec.kind:
-        fitting = [n for n, a in ARCHITECTURES.items() if a.data == spec.kind]
-        if spec.kind == "translation":
-            raise GanforgeError(f"{cfg.dataset} holds images of two domains, for image-to-image "
-                                f"translation; {cfg.method} draws images from noise: train a "
-                                "translation method (pix2pix, cyclegan, unit, ...) on it, or "
-                                "choose an image data set")
-        what = {"image": "images", "points": "2-D points"}
-        raise GanforgeError(f"the {cfg.arch} backbone draws {what[arch.data]}, but this data "
-                            f"set holds {what[spec.kind]}; use --arch {' or '.join(fitting)}")
-    extra = {} if cfg.attention is None else {"attention_at": cfg.attention}
-    try:
-        G = arch.generator(z_dim=cfg.latent_dim + g_extra_inputs, img_channels=spec.img_channels,
-                           img_size=spec.img_size, width=cfg.width, **extra)
-        D = arch.discriminator(img_channels=spec.img_channels + d_extra_channels,
-                               img_size=spec.img_size, width=cfg.width, **extra)
-    except TypeError as e:
-        if "attention_at" not in str(e):
-            raise
-        raise GanforgeError(f"--attention is not offered by the {cfg.arch} backbone; use "
-                            "--arch dcgan or resnet") from None
-    return stabilise_generator(G, cfg), stabilise_discriminator(D, cfg)
+    return decorate

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.errors import GanforgeError
-from ganforge.methods.base import DataSpec, Option, build_backbone, register_method
-from ganforge.methods.gan import GAN
+from ganforge.config import setting
+from ganforge.methods.backbone import build_backbone
+from ganforge.methods.base import DataNeeds, register_method
+from ganforge.methods.capabilities import Conditional
+from ganforge.methods.game import GameSettings
+from ganforge.methods.gan import GAN, ConditionedD
 from ganforge.models.conditional import (
     ConcatDiscriminator,
     ConditionedGenerator,
@@ -17,18 +22,16 @@ from ganforge.models.conditional import (
 )
 
 
-class LabelConditioned(GAN):
+class LabelConditioned(Conditional, GAN):
     """G(z, y) for class labels y: an embedding of y concatenated to z. Fakes are drawn for
     uniformly random classes; grids show the classes in order, one per column."""
 
     defaults = {"arch": "dcgan"}
+    trains_on = DataNeeds(labels=True)
 
-    def __init__(self, cfg, spec: DataSpec) -> None:
-        if spec.num_classes < 2:
-            raise GanforgeError(f"{cfg.method} needs a labelled data set; {cfg.dataset} has no "
-                                "class labels (try digits, mnist, fashion-mnist or cifar10)")
-        self.num_classes = spec.num_classes
-        super().__init__(cfg, spec)
+    @property
+    def num_classes(self) -> int:
+        return self.spec.num_classes
 
     def label_encoder(self) -> nn.Module:
         return nn.Embedding(self.num_classes, self.num_classes)
@@ -54,18 +57,19 @@ class LabelConditioned(GAN):
 
 
 @register_method("cgan")
-class CGAN(LabelConditioned):
+class CGAN(ConditionedD, LabelConditioned):
     """Mirza & Osindero 2014: y is given to both G and D. D takes it as an extra input plane
     (``--d-cond concat``, the paper's concatenation) or by projection onto its features
     (``--d-cond projection``, Miyato & Koyama 2018)."""
 
-    options = (Option("d_cond", "concat", "how D sees the class: concat (an embedded label "
-                      "plane beside the image) or projection (inner product with D's features)",
-                      choices=("concat", "projection")),)
-    d_conditioned = True
+    @dataclass(frozen=True)
+    class Settings(GameSettings):
+        d_cond: str = setting("concat", "how D sees the class: concat (an embedded label plane "
+                              "beside the image) or projection (inner product with D's "
+                              "features)", choices=("concat", "projection"))
 
     def build_networks(self):
-        concat = self.option("d_cond") == "concat"
+        concat = self.settings.d_cond == "concat"
         G, D = build_backbone(self.cfg, self.spec, g_extra_inputs=self.num_classes,
                               d_extra_channels=1 if concat else 0)
         D = (ConcatDiscriminator(D, self.num_classes, self.spec.img_size) if concat
@@ -85,12 +89,13 @@ class ACGAN(LabelConditioned):
     classifier learns from real images only, so the requested class must look like that class
     (98% after the same steps); ``--fake-class-weight 1`` restores the paper's form."""
 
-    options = (
-        Option("class_weight", 1.0, "weight of the auxiliary class loss L_C", type=float),
-        Option("fake_class_weight", 0.0, "weight of the fakes' share of D's class loss: 1 is "
-               "the paper's form, which lets D's classifier learn G's early class mix-ups as "
-               "the truth; 0 trains it on real images only", type=float),
-    )
+    @dataclass(frozen=True)
+    class Settings(GameSettings):
+        class_weight: float = setting(1.0, "weight of the auxiliary class loss L_C")
+        fake_class_weight: float = setting(0.0, "weight of the fakes' share of D's class loss: "
+                                           "1 is the paper's form, which lets D's classifier "
+                                           "learn G's early class mix-ups as the truth; 0 trains "
+                                           "it on real images only")
 
     def build_networks(self):
         G, D = build_backbone(self.cfg, self.spec, g_extra_inputs=self.num_classes)
@@ -103,12 +108,12 @@ class ACGAN(LabelConditioned):
     def aux_d_loss(self, h_real, c_real, h_fake, c_fake):
         real_logits = self.classifier(h_real)
         loss = F.cross_entropy(real_logits, c_real)
-        if self.option("fake_class_weight"):
+        if self.settings.fake_class_weight:
             fake_loss = F.cross_entropy(self.classifier(h_fake), c_fake)
-            loss = loss + self.option("fake_class_weight") * fake_loss
+            loss = loss + self.settings.fake_class_weight * fake_loss
         accuracy = (real_logits.argmax(1) == c_real).float().mean()
-        return self.option("class_weight") * loss, {"class_loss": loss, "real_acc": accuracy}
+        return self.settings.class_weight * loss, {"class_loss": loss, "real_acc": accuracy}
 
     def aux_g_loss(self, h_fake, c_fake):
         loss = F.cross_entropy(self.classifier(h_fake), c_fake)
-        return self.option("class_weight") * loss, {"g_class_loss": loss}
+        return self.settings.class_weight * loss, {"g_class_loss": loss}

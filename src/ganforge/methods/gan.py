@@ -2,7 +2,8 @@
 
 ``GAN`` is also the skeleton of every method that plays the same two-player game with extra
 terms: conditional methods pass their condition through it, and ACGAN and InfoGAN add auxiliary
-losses on D's features through ``aux_d_loss`` / ``aux_g_loss`` without restating the game.
+losses on D's features through ``aux_d_loss`` / ``aux_g_loss`` without restating the game. It
+honours every knob of the game its settings have (:mod:`ganforge.methods.game`).
 """
 
 from __future__ import annotations
@@ -10,15 +11,28 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganforge.data.spec import DataSpec
 from ganforge.errors import GanforgeError
 from ganforge.losses import (
     ADVERSARIAL_LOSSES,
+    AdversarialLoss,
     HistoricalAverage,
     clip_weights_,
     gradient_penalty,
     r1_penalty,
 )
-from ganforge.methods.base import DataSpec, Logs, Method, build_backbone, register_method
+from ganforge.methods.backbone import build_backbone
+from ganforge.methods.base import DataNeeds, Logs, Method, register_method
+from ganforge.methods.game import (
+    Augment,
+    Clip,
+    FeatureMatching,
+    GameSettings,
+    GradientPenalty,
+    HistoricalAveraging,
+    Objective,
+    R1Penalty,
+)
 from ganforge.nn.augment import DiffAugment
 
 
@@ -28,33 +42,67 @@ class GAN(Method):
     steps, then G ascends log D(G(z)) (``--loss gan``, the paper's practical choice and our
     default) or descends log(1 - D(G(z))) (``--loss minimax``, eq. 1). MLP backbone.
 
-    Every stabiliser of the config is honoured here, so each method built on this game can
+    Every stabiliser of the settings is honoured here, so each method built on this game can
     combine them: the objective (``--loss``), one-sided label smoothing, the gradient penalty
     and R1 on D, weight clipping, feature matching for G, historical averaging, and (through
     the backbones) D's normalisation, minibatch discrimination, virtual batch norm and
     self-attention.
     """
 
+    Settings = GameSettings
     defaults = {"arch": "mlp"}
+    trains_on = DataNeeds(kinds=("image", "points"))
     # Feature matching's loss: the squared distance between the feature means (sec. 3.1), or
     # with this set, its mean over the features (the released semi-supervised code's).
     feature_matching_per_feature = False
 
     def __init__(self, cfg, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
+        s = self.settings
         self.G, self.D = self.build_networks()
-        if cfg.augment and spec.kind != "image":
+        augment = s.augment if isinstance(s, Augment) else None
+        if augment and spec.kind != "image":
             raise GanforgeError(f"--augment transforms images; {cfg.dataset} holds 2-D points")
-        self.augment = DiffAugment(cfg.augment)
-        self.objective = ADVERSARIAL_LOSSES.get(cfg.loss)
-        self.real_target = 1.0 - cfg.label_smoothing
-        if cfg.history_weight is not None:
+        self.augment = DiffAugment(augment)
+        self.objective = self.adversarial_loss()
+        self.real_target = 1.0 - (s.label_smoothing if isinstance(s, Objective) else 0.0)
+        if self.history_weight is not None:
             self.history = nn.ModuleDict({g: HistoricalAverage(p for m in mods
                                                                for p in m.parameters())
                                           for g, mods in self.groups().items()})
 
     def build_networks(self):
         return build_backbone(self.cfg, self.spec)
+
+    def adversarial_loss(self) -> AdversarialLoss:
+        """The objective D and G play (``--loss``)."""
+        return ADVERSARIAL_LOSSES.get(self.settings.loss)
+
+    # ---- the knobs of the game this method's settings have; a knob it lacks is off -----------
+
+    @property
+    def gp_weight(self) -> float | None:
+        return self.settings.gp_weight if isinstance(self.settings, GradientPenalty) else None
+
+    @property
+    def r1_weight(self) -> float | None:
+        return self.settings.r1_weight if isinstance(self.settings, R1Penalty) else None
+
+    @property
+    def history_weight(self) -> float | None:
+        s = self.settings
+        return s.history_weight if isinstance(s, HistoricalAveraging) else None
+
+    @property
+    def clip(self) -> float | None:
+        return self.settings.clip if isinstance(self.settings, Clip) else None
+
+    @property
+    def feature_matching(self) -> bool:
+        s = self.settings
+        return isinstance(s, FeatureMatching) and s.feature_matching
+
+    # ---- D's two halves: flat features, then the real/fake logit --------------------------------
 
     def d_features(self, x: torch.Tensor, c=None) -> torch.Tensor:
         """D's flat features of images ``x``, which D sees through ``--augment``'s
@@ -63,7 +111,13 @@ class GAN(Method):
 
     def d_body(self, x: torch.Tensor, c=None) -> torch.Tensor:
         """D's flat features of images exactly as given."""
-        return super().d_features(x, c)
+        return self.D.features(x)
+
+    def d_logits(self, h: torch.Tensor, c=None) -> torch.Tensor:
+        return self.D.head(h).squeeze(1)
+
+    def discriminate(self, x: torch.Tensor, c=None) -> torch.Tensor:
+        return self.d_logits(self.d_features(x, c), c)
 
     def adv_d(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return self.objective.d(real_logits, fake_logits, real_target=self.real_target)
@@ -77,25 +131,25 @@ class GAN(Method):
         return 0.0, {}
 
     def penalties(self, group: str, real, c_real, fake) -> tuple[torch.Tensor | float, Logs]:
-        cfg, total, logs = self.cfg, 0.0, {}
+        total, logs = 0.0, {}
         if group == "D":
             critic = lambda x: self.discriminate(x, c_real)  # noqa: E731
-            if cfg.gp_weight is not None:
+            if self.gp_weight is not None:
                 logs["gp"] = gradient_penalty(critic, real, fake)
-                total = total + cfg.gp_weight * logs["gp"]
-            if cfg.r1_weight is not None:
+                total = total + self.gp_weight * logs["gp"]
+            if self.r1_weight is not None:
                 logs["r1"] = r1_penalty(critic, real)
-                total = total + cfg.r1_weight / 2 * logs["r1"]
-        if cfg.history_weight is not None:
+                total = total + self.r1_weight / 2 * logs["r1"]
+        if self.history_weight is not None:
             logs[f"history_{group}"] = self.history[group].penalty()
-            total = total + cfg.history_weight * logs[f"history_{group}"]
+            total = total + self.history_weight * logs[f"history_{group}"]
         return total, logs
 
     def after_update(self, group: str) -> None:
         """Called by the Trainer after each optimiser step of ``group``."""
-        if group == "D" and self.cfg.clip is not None:
-            clip_weights_(self.D.parameters(), self.cfg.clip)
-        if self.cfg.history_weight is not None:
+        if group == "D" and self.clip is not None:
+            clip_weights_(self.D.parameters(), self.clip)
+        if self.history_weight is not None:
             self.history[group].update()
 
     def d_loss(self, batch):
@@ -118,11 +172,11 @@ class GAN(Method):
         real = batch["x"]
         c = self.sample_condition(len(real))
         h = self.d_features(self.generate(len(real), condition=c), c)
-        if self.cfg.feature_matching or self.objective.g_needs_real:
+        if self.feature_matching or self.objective.g_needs_real:
             c_real = self.real_condition(batch)
             with torch.no_grad():
                 h_real = self.d_features(real, c_real)
-        if self.cfg.feature_matching:
+        if self.feature_matching:
             # Salimans et al. 2016, sec. 3.1: match the mean of D's features on real data.
             gap = (h_real.mean(0) - h.mean(0)).pow(2)
             adversarial = gap.mean() if self.feature_matching_per_feature else gap.sum()
@@ -133,6 +187,17 @@ class GAN(Method):
         aux, logs = self.aux_g_loss(h, c)
         penalty, penalty_logs = self.penalties("G", real, None, None)
         return adversarial + aux + penalty, {**logs, **penalty_logs}
+
+
+class ConditionedD:
+    """D sees the condition beside the image (cGAN's label, BiGAN's code): its features and
+    logits both take it."""
+
+    def d_body(self, x: torch.Tensor, c=None) -> torch.Tensor:
+        return self.D.features(x, c)
+
+    def d_logits(self, h: torch.Tensor, c=None) -> torch.Tensor:
+        return self.D.logits(h, c)
 
 
 @register_method("dcgan")

@@ -16,8 +16,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.config import setting
+from ganforge.data.spec import DataSpec
 from ganforge.errors import GanforgeError
-from ganforge.methods.base import DataSpec, Option, build_backbone, register_method
+from ganforge.methods.backbone import build_backbone
+from ganforge.methods.base import register_method
+from ganforge.methods.capabilities import CodeConditioned
+from ganforge.methods.game import GameSettings
 from ganforge.methods.gan import GAN
 from ganforge.models.conditional import ConditionedGenerator
 
@@ -102,26 +107,31 @@ class QHead(nn.Module):
 
 
 @register_method("infogan")
-class InfoGAN(GAN):
+class InfoGAN(CodeConditioned, GAN):
     """Chen et al. 2016 with the paper's MNIST setting: 62 noise dimensions, a 10-way
     categorical and two continuous codes, lr 1e-3 for G and 2e-4 for D, lambda = 1. The
     information term -L_I is added to both players' losses: Q trains with D, G learns to keep
     c recoverable."""
 
     defaults = {"arch": "infogan", "latent_dim": 62, "lr_g": 1e-3, "lr_d": 2e-4}
-    options = (
-        Option("codes", "cat:10,cont:2", "latent codes: cat:K for a K-way categorical code, "
-               "cont:N for N uniform(-1, 1) continuous codes, comma-separated"),
-        Option("info_weight", 1.0, "lambda, the weight of the mutual-information term",
-               type=float),
-        Option("cont_loss", "mse", "continuous codes' term: mse (Gaussian NLL with unit "
-               "variance, up to a constant: the released InfoGAN code's choice) or nll (learned "
-               "variance; its 1/variance scaling lets the continuous codes outweigh the "
-               "categorical one)", choices=("mse", "nll")),
-    )
+    @dataclass(frozen=True)
+    class Settings(GameSettings):
+        codes: str = setting("cat:10,cont:2", "latent codes: cat:K for a K-way categorical "
+                             "code, cont:N for N uniform(-1, 1) continuous codes, "
+                             "comma-separated")
+        info_weight: float = setting(1.0, "lambda, the weight of the mutual-information term")
+        cont_loss: str = setting("mse", "continuous codes' term: mse (Gaussian NLL with unit "
+                                 "variance, up to a constant: the released InfoGAN code's "
+                                 "choice) or nll (learned variance; its 1/variance scaling lets "
+                                 "the continuous codes outweigh the categorical one)",
+                                 choices=("mse", "nll"))
+
+        def check(self, warn: bool = True) -> None:
+            super().check(warn)
+            LatentCodes.parse(self.codes)
 
     def __init__(self, cfg, spec: DataSpec) -> None:
-        self.codes = LatentCodes.parse(cfg.extra.get("codes", self.options[0].default))
+        self.codes = LatentCodes.parse(cfg.settings.codes)
         super().__init__(cfg, spec)
 
     def build_networks(self):
@@ -155,7 +165,7 @@ class InfoGAN(GAN):
                       torch.zeros((), device=h_fake.device))
         if self.codes.continuous == 0:
             cont_nll = torch.zeros((), device=h_fake.device)
-        elif self.option("cont_loss") == "nll":
+        elif self.settings.cont_loss == "nll":
             cont_nll = 0.5 * (LOG_2PI + log_var + (cont - mean) ** 2 * torch.exp(-log_var))
             cont_nll = cont_nll.sum(1).mean()
         else:
@@ -165,7 +175,7 @@ class InfoGAN(GAN):
             # L_I of the categorical codes: H(c) - NLL, at most H(c) = sum log K.
             entropy = sum(math.log(k) for k in self.codes.categorical)
             logs["mi_cat"] = entropy - cat_nll
-        return self.option("info_weight") * (cat_nll + cont_nll), logs
+        return self.settings.info_weight * (cat_nll + cont_nll), logs
 
     def aux_d_loss(self, h_real, c_real, h_fake, c_fake):
         return self.information_loss(h_fake, c_fake)

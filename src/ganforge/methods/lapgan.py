@@ -13,15 +13,32 @@ the pyramid coarse to fine (eq. 3, ``LaplacianPyramidGenerator``).
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from ganforge.config import setting
+from ganforge.data.spec import DataSpec
 from ganforge.errors import GanforgeError
-from ganforge.methods.base import DataSpec, Option, build_backbone, register_method
+from ganforge.methods.backbone import (
+    build_backbone,
+    stabilise_discriminator,
+    stabilise_generator,
+)
+from ganforge.methods.base import DataNeeds, register_method
+from ganforge.methods.capabilities import Staged
 from ganforge.methods.conditional import LabelConditioned
+from ganforge.methods.game import (
+    Backbone,
+    Clip,
+    DNorm,
+    GradientPenalty,
+    MinibatchDiscrimination,
+    Objective,
+    R1Penalty,
+)
 from ganforge.methods.gan import GAN
-from ganforge.methods.stabilisers import stabilise_discriminator, stabilise_generator
 from ganforge.models.conditional import ConcatDiscriminator, ConditionedGenerator
 from ganforge.models.lapgan import (
     LaplacianPyramidGenerator,
@@ -31,15 +48,6 @@ from ganforge.models.lapgan import (
 from ganforge.nn import eval_mode
 from ganforge.nn.pyramid import enlarge, gaussian_pyramid, pyramid_sizes, upsample
 
-# Stabilisers of the GAN game that are not offered per level, with the values that say "unused":
-# historical averaging would be counted once per level, feature matching and self-attention
-# are not built into the residual networks.
-# Augmenting D_k's image but not the coarser image l_k it is conditioned on would misalign them.
-_UNUSED = {"feature_matching": False, "history_weight": None, "attention": None,
-           "augment": None}
-
-_KINDS = {"points": "2-D points", "translation": "image pairs"}
-
 # A level's game: its index (finest first), D's condition (the level, l_k and the classes; l_k
 # None at the coarsest level, the classes None unless class-conditional), the real image and the
 # fake at that level.
@@ -48,7 +56,7 @@ Game = tuple[int, tuple[int, torch.Tensor | None, torch.Tensor | None], torch.Te
 
 
 @register_method("lapgan")
-class LAPGAN(GAN):
+class LAPGAN(Staged, GAN):
     """Denton et al. 2015: G_k and D_k at each level of a Laplacian pyramid (finest first,
     ``sizes``), the coarsest an unconditional GAN on the configured backbone (MLP by default,
     as the paper's coarsest CIFAR level), the others ``ResidualGenerator`` /
@@ -56,25 +64,23 @@ class LAPGAN(GAN):
     minibatch discrimination, the gradient and R1 penalties, clipping, virtual batch norm and
     EMA apply to every level. Logs each level's losses as ``d_loss_SIZE`` / ``g_loss_SIZE``."""
 
-    defaults = {"arch": "mlp"}
-    options = (Option("levels", 0, "levels of the Laplacian pyramid, the coarsest included; 0: "
-                      "halve the image while its side is even and the half at least 4 px (28 -> "
-                      "14 -> 7, 32 -> 16 -> 8 -> 4, 8 -> 4)", type=int),)
-    d_conditioned = True
+    # The game's knobs but those not offered per level: historical averaging would be counted
+    # once per level, feature matching and self-attention are not built into the residual
+    # networks, and augmenting D_k's image but not the coarser l_k it is conditioned on would
+    # misalign them.
+    @dataclass(frozen=True)
+    class Settings(Backbone, DNorm, MinibatchDiscrimination, Objective, Clip, GradientPenalty,
+                   R1Penalty):
+        levels: int = setting(0, "levels of the Laplacian pyramid, the coarsest included; 0: "
+                              "halve the image while its side is even and the half at least "
+                              "4 px (28 -> 14 -> 7, 32 -> 16 -> 8 -> 4, 8 -> 4)", at_least=0)
 
-    def __init__(self, cfg, spec: DataSpec) -> None:
-        if spec.kind != "image":
-            raise GanforgeError(f"{cfg.method} builds a pyramid of images; {cfg.dataset} holds "
-                                f"{_KINDS.get(spec.kind, spec.kind)}")
-        for name, unused in _UNUSED.items():
-            if getattr(cfg, name) != unused:
-                raise GanforgeError(f"--{name.replace('_', '-')} does not apply to {cfg.method}: "
-                                    "it is not offered at every level of the pyramid")
-        super().__init__(cfg, spec)
+    defaults = {"arch": "mlp"}
+    trains_on = DataNeeds()
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
-        cfg, spec = self.cfg, self.spec
-        self.sizes = pyramid_sizes(spec.img_size, self.option("levels") or None)
+        cfg, spec, s = self.cfg, self.spec, self.settings
+        self.sizes = pyramid_sizes(spec.img_size, self.settings.levels or None)
         coarsest = self.sizes[-1]
         try:
             G_coarse, D_coarse = self.coarse_networks(dataclasses.replace(spec, img_size=coarsest))
@@ -82,12 +88,12 @@ class LAPGAN(GAN):
             raise GanforgeError(f"{cfg.method}'s coarsest level is {coarsest}px: {e}") from None
         channels, widths, classes = spec.img_channels, self.level_widths(), self.num_classes
         residual_G = [stabilise_generator(
-            ResidualGenerator(cfg.latent_dim, channels, s, w, classes), cfg)
-            for s, w in zip(self.sizes[:-1], widths, strict=True)]
+            ResidualGenerator(s.latent_dim, channels, size, w, classes), s)
+            for size, w in zip(self.sizes[:-1], widths, strict=True)]
         residual_D = [stabilise_discriminator(
-            ResidualDiscriminator(channels, s, w, classes), cfg)
-            for s, w in zip(self.sizes[:-1], widths, strict=True)]
-        G = LaplacianPyramidGenerator(G_coarse, residual_G, self.sizes, cfg.latent_dim)
+            ResidualDiscriminator(channels, size, w, classes), s)
+            for size, w in zip(self.sizes[:-1], widths, strict=True)]
+        G = LaplacianPyramidGenerator(G_coarse, residual_G, self.sizes, s.latent_dim)
         return G, nn.ModuleList([*residual_D, D_coarse])
 
     # Classes every level's G_k and D_k see; 0, as for any unconditional generator, but the
@@ -103,7 +109,7 @@ class LAPGAN(GAN):
         coarsest of them, halved at each finer level (as DCGAN halves its channels where the
         resolution doubles), but not below width / 4, so that each level costs about the same:
         28 px, width 64 -> [32, 64]."""
-        width, finer = self.cfg.width, len(self.sizes) - 2
+        width, finer = self.settings.width, len(self.sizes) - 2
         return [max(width >> (finer - k), width // 4, 1) for k in range(finer + 1)]
 
     def groups(self) -> dict[str, list[nn.Module]]:
@@ -139,7 +145,7 @@ class LAPGAN(GAN):
         coarsest level). The fakes are drawn for the real images' classes, as each level's
         l_k comes from a real image."""
         images = gaussian_pyramid(real, len(self.sizes))
-        noise = self.sample_latent(len(real)).split(self.cfg.latent_dim, dim=1)[::-1]
+        noise = self.sample_latent(len(real)).split(self.settings.latent_dim, dim=1)[::-1]
         games = []
         for k, (real_k, z_k) in enumerate(zip(images, noise, strict=True)):
             if k == len(self.sizes) - 1:

@@ -6,7 +6,8 @@ what the papers used.
 
 from __future__ import annotations
 
-from ganforge.methods.base import register_method
+from ganforge.methods.backbone import build_backbone
+from ganforge.methods.base import DataNeeds, register_method
 from ganforge.methods.gan import DCGAN
 
 
@@ -54,8 +55,9 @@ class SAGAN(DCGAN):
 
     defaults = {"arch": "resnet", "loss": "hinge", "d_norm": "spectral", "lr_g": 1e-4,
                 "lr_d": 4e-4, "beta1": 0.0, "beta2": 0.9}
+    trains_on = DataNeeds()
 
     def build_networks(self):
-        if self.cfg.attention is None:
-            self.cfg = self.cfg.replace(attention=self.spec.img_size // 2)
-        return super().build_networks()
+        attention = self.settings.attention
+        return build_backbone(self.cfg, self.spec, attention=(
+            self.spec.img_size // 2 if attention is None else attention))

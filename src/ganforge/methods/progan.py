@@ -16,11 +16,26 @@ full-size images throughout.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
-from ganforge.errors import GanforgeError
-from ganforge.methods.base import DataSpec, Option, register_method
+from ganforge.config import setting
+from ganforge.data.spec import DataSpec
+from ganforge.methods.base import DataNeeds, register_method
+from ganforge.methods.capabilities import Phased, Staged
+from ganforge.methods.game import (
+    Augment,
+    Clip,
+    FeatureMatching,
+    GradientPenalty,
+    HistoricalAveraging,
+    Latent,
+    Objective,
+    R1Penalty,
+    Width,
+)
 from ganforge.methods.gan import GAN
 from ganforge.models.progan import ProDiscriminator, ProGenerator
 from ganforge.nn.progressive import fade_in
@@ -45,7 +60,7 @@ def growth_phase(step: int, total_steps: int, levels: int, phase_steps: int = 0
 
 
 @register_method("progan")
-class ProGAN(GAN):
+class ProGAN(Staged, Phased, GAN):
     """Karras et al. 2018: progressive growing with the equalised learning rate, pixel norm in
     G and the minibatch standard deviation in D; WGAN-GP (lambda 10) plus the drift term
     (eps 0.001), Adam lr 1e-3 with betas (0, 0.99), one critic step, and an EMA of G
@@ -60,36 +75,34 @@ class ProGAN(GAN):
     # ganforge's 64 (a 0.999 average would still hold the fresh weights of a block grown a few
     # hundred steps ago). Width 4 gives 32-32-16-8 feature maps from 4 to 32 px (9 at 28 px),
     # small enough for MNIST on a CPU core; the paper's nets are far wider.
-    defaults = {"loss": "wasserstein", "gp_weight": 10.0, "d_norm": "none", "lr": 1e-3,
+    defaults = {"loss": "wasserstein", "gp_weight": 10.0, "lr": 1e-3,
                 "beta1": 0.0, "beta2": 0.99, "ema": 0.995, "width": 4}
-    options = (
-        Option("phase_steps", 0, "steps of each growth phase (stable, fade-in, stable, ...); "
-               "0 splits the run's steps evenly over the 2L-1 phases", int),
-        Option("optimizer_restart", "phase", "clear the optimisers' moments and step counts "
-               "at the start of every growth phase, as the official code does, or never",
-               choices=("phase", "never")),
-        Option("drift", 0.001, "weight eps of the drift term eps * E[D(real)^2] that keeps the "
-               "critic's scores near 0 (the paper's 0.001)", float),
-    )
+    # The game's objective and terms, on its own networks (pixel norm in G, the minibatch
+    # standard deviation in D): none of the backbone knobs.
+    @dataclass(frozen=True)
+    class Settings(Width, Latent, Objective, Clip, GradientPenalty, R1Penalty, FeatureMatching,
+                   HistoricalAveraging, Augment):
+        phase_steps: int = setting(0, "steps of each growth phase (stable, fade-in, stable, "
+                                   "...); 0 splits the run's steps evenly over the 2L-1 phases",
+                                   at_least=0)
+        optimizer_restart: str = setting("phase", "clear the optimisers' moments and step "
+                                         "counts at the start of every growth phase, as the "
+                                         "official code does, or never",
+                                         choices=("phase", "never"))
+        drift: float = setting(0.001, "weight eps of the drift term eps * E[D(real)^2] that "
+                               "keeps the critic's scores near 0 (the paper's 0.001)",
+                               at_least=0)
+
+    trains_on = DataNeeds()
 
     def __init__(self, cfg, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
-        refused = {"--arch": cfg.arch is not None, "--attention": cfg.attention is not None,
-                   f"--d-norm {cfg.d_norm}": cfg.d_norm not in ("none", "batch"),
-                   "--minibatch-kernels": cfg.minibatch_kernels > 0,
-                   "--g-norm virtual": cfg.g_norm != "batch"}
-        if any(refused.values()):
-            raise GanforgeError("progan has its own networks (pixel norm in G, the minibatch "
-                                "standard deviation in D); drop "
-                                + ", ".join(k for k, v in refused.items() if v))
-        if self.option("phase_steps") < 0 or self.option("drift") < 0:
-            raise GanforgeError("--phase-steps and --drift must be 0 or more")
         self.level, self.alpha = 0, 1.0
 
     def build_networks(self):
-        cfg, spec = self.cfg, self.spec
-        G = ProGenerator(cfg.latent_dim, spec.img_channels, spec.img_size, cfg.width)
-        D = ProDiscriminator(spec.img_channels, spec.img_size, cfg.width)
+        s, spec = self.settings, self.spec
+        G = ProGenerator(s.latent_dim, spec.img_channels, spec.img_size, s.width)
+        D = ProDiscriminator(spec.img_channels, spec.img_size, s.width)
         return G, D
 
     @property
@@ -102,17 +115,16 @@ class ProGAN(GAN):
 
     def set_progress(self, step: int, total_steps: int) -> None:
         self.level, self.alpha = growth_phase(step, total_steps, self.levels,
-                                              self.option("phase_steps"))
+                                              self.settings.phase_steps)
 
-    def restarts_optimizers(self, step: int, total_steps: int) -> bool:
-        if step == 0 or self.option("optimizer_restart") == "never":
-            return False
+    def phase(self, step: int, total_steps: int) -> tuple[int, bool]:
+        """The level and whether it is fading in: a new phase starts where this changes."""
+        level, alpha = growth_phase(step, total_steps, self.levels, self.settings.phase_steps)
+        return level, alpha < 1
 
-        def phase(at: int) -> tuple[int, bool]:
-            level, alpha = growth_phase(at, total_steps, self.levels, self.option("phase_steps"))
-            return level, alpha < 1
-
-        return phase(step) != phase(step - 1)
+    @property
+    def restarts_optimizers(self) -> bool:
+        return self.settings.optimizer_restart == "phase"
 
     # ---- G: full-size images outside training, the level's resolution inside it ---------------
 
@@ -155,7 +167,7 @@ class ProGAN(GAN):
 
     def aux_d_loss(self, h_real, c_real, h_fake, c_fake):
         """The drift term eps * E[D(x)^2] on real scores (sec. A.1)."""
-        drift = self.option("drift")
+        drift = self.settings.drift
         if not drift:
             return 0.0, {}
         term = self.d_logits(h_real).pow(2).mean()

@@ -11,15 +11,20 @@ classification). After training, D's argmax over l is the classifier.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
+from ganforge.config import setting
 from ganforge.data import ImageDataset, balanced_subset, from_uint8
+from ganforge.data.spec import DataSpec
 from ganforge.errors import GanforgeError
-from ganforge.methods.base import DataSpec, Option, register_method
+from ganforge.methods.base import DataNeeds, register_method
+from ganforge.methods.capabilities import AveragedCopy, KeepsAverages
+from ganforge.methods.game import GameSettings
 from ganforge.methods.gan import GAN
 from ganforge.models.improved_gan import weight_normed_linear
 from ganforge.nn import is_weight_normed, weight_norm_data_init_
@@ -50,7 +55,7 @@ def with_class_outputs(D: nn.Module, num_classes: int) -> nn.Module:
 
 
 @register_method("ssgan")
-class SemiSupervisedGAN(GAN):
+class SemiSupervisedGAN(KeepsAverages, GAN):
     """Salimans et al. 2016: K+1-class discriminator, ``--labels-per-class`` labelled examples
     per class (balanced, chosen by ``--labels-seed``, else the seed), every training image as
     unlabelled data, feature matching for G; the paper's MNIST networks and optimiser (Adam
@@ -66,40 +71,38 @@ class SemiSupervisedGAN(GAN):
     # G's gradients, 250x smaller (~1e-5 to 1e-4), make its steps several times shorter; with
     # the sum, feature matching burst every few thousand steps (benchmarks/RESULTS.md).
     feature_matching_per_feature = True
-    options = (
-        Option("labels_per_class", 10, "labelled training examples per class", int),
-        Option("labels_seed", None, "seed that picks the labelled subset (default: --seed); "
-               "fix it to vary only the model's seed, as the released code's --seed_data does",
-               int),
-        Option("unlabelled_weight", 0.5, "weight of the unsupervised (real/fake) part of D's "
-               "loss against the supervised cross-entropy (0.5 in the released code)", float),
-        Option("classifier_decay", 0.999, "decay of the moving average of D's weights that "
-               "classifies (the released code averages too, at 0.9999 over 300 epochs)", float),
-    )
+    trains_on = DataNeeds(labels=True)
+
+    @dataclass(frozen=True)
+    class Settings(GameSettings):
+        labels_per_class: int = setting(10, "labelled training examples per class", at_least=1)
+        labels_seed: int | None = setting(
+            None, "seed that picks the labelled subset; fix it to vary only the model's seed, "
+            "as the released code's --seed_data does", default_text="--seed")
+        unlabelled_weight: float = setting(0.5, "weight of the unsupervised (real/fake) part of "
+                                           "D's loss against the supervised cross-entropy (0.5 "
+                                           "in the released code)", above=0)
+        classifier_decay: float = setting(0.999, "decay of the moving average of D's weights "
+                                          "that classifies (0: no average; the released code "
+                                          "averages too, at 0.9999 over 300 epochs)",
+                                          at_least=0.0, below=1.0, what="a decay",
+                                          example=0.999)
 
     def __init__(self, cfg, spec: DataSpec) -> None:
-        if spec.num_classes < 2:
-            raise GanforgeError(f"ssgan needs a labelled data set; {cfg.dataset} has no class "
-                                "labels (try digits, mnist, fashion-mnist or cifar10)")
-        self.num_classes = spec.num_classes
-        self.check_options(cfg.extra)  # before the options are read below
-        per_class = cfg.extra.get("labels_per_class", 10)
-        if per_class < 1:
-            raise GanforgeError(f"--labels-per-class must be at least 1, got {per_class}")
-        if not cfg.extra.get("unlabelled_weight", 0.5) > 0:
-            raise GanforgeError("--unlabelled-weight must be positive")
-        if not 0 <= cfg.extra.get("classifier_decay", 0.999) < 1:
-            raise GanforgeError("--classifier-decay is in [0, 1), e.g. 0.999 (0: no average)")
         super().__init__(cfg, spec)
         # D's weights averaged over training classify: a GAN's D moves with G, and single
         # iterates of it can be far worse classifiers than their average.
         self.D_average = copy.deepcopy(self.D).requires_grad_(False)
         self.register_buffer("average_updates", torch.zeros((), dtype=torch.long))
-        n = self.option("labels_per_class") * self.num_classes
+        n = self.settings.labels_per_class * self.num_classes
         # The labelled subset travels with the checkpoint, so a loaded run knows its labels.
         self.register_buffer("labelled_images", torch.zeros(
             n, spec.img_channels, spec.img_size, spec.img_size, dtype=torch.uint8))
         self.register_buffer("labelled_labels", torch.zeros(n, dtype=torch.long))
+
+    @property
+    def num_classes(self) -> int:
+        return self.spec.num_classes
 
     def build_networks(self):
         G, D = super().build_networks()
@@ -108,8 +111,8 @@ class SemiSupervisedGAN(GAN):
     def bind_data(self, data) -> None:
         if not isinstance(data, ImageDataset) or data.labels is None:
             raise GanforgeError("ssgan needs labelled images")
-        labels_seed = self.option("labels_seed")
-        index = balanced_subset(data.labels, self.option("labels_per_class"),
+        labels_seed = self.settings.labels_seed
+        index = balanced_subset(data.labels, self.settings.labels_per_class,
                                 self.cfg.seed if labels_seed is None else labels_seed)
         self.labelled_images.copy_(data.images[index])
         self.labelled_labels.copy_(data.labels[index])
@@ -131,29 +134,16 @@ class SemiSupervisedGAN(GAN):
         D = self.D_average if averaged else self.D
         return D.head(D.features(x))
 
-    @torch.no_grad()
-    def after_update(self, group: str) -> None:
-        super().after_update(group)
-        if group != "D":
-            return
-        self.average_updates += 1
-        # Early on the average would mostly remember the initial weights; (1 + t) / (10 + t)
-        # lets it follow D until t is large enough for the chosen decay. Kept on the device:
-        # no host sync per step.
-        t = self.average_updates.float()
-        decay = ((1 + t) / (10 + t)).clamp(max=self.option("classifier_decay"))
-        for average, current in zip(self.D_average.parameters(), self.D.parameters(),
-                                    strict=True):
-            average.lerp_(current, 1 - decay)
-        for average, current in zip(self.D_average.buffers(), self.D.buffers(), strict=True):
-            average.copy_(current)
+    def averaged_copies(self) -> list[AveragedCopy]:
+        return [AveragedCopy(self.D, self.D_average, self.average_updates,
+                             self.settings.classifier_decay, "D")]
 
     def d_logits(self, h: torch.Tensor, c=None) -> torch.Tensor:
         # The fake class's logit is 0, so log(p_real / p_fake) = logsumexp of the K logits.
         return torch.logsumexp(self.class_logits(h), dim=1)
 
     def adv_d(self, real_logits, fake_logits):
-        return self.option("unlabelled_weight") * super().adv_d(real_logits, fake_logits)
+        return self.settings.unlabelled_weight * super().adv_d(real_logits, fake_logits)
 
     def labelled_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """All labelled examples when there are at most ``n``, else a random ``n`` of them."""

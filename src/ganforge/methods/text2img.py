@@ -5,14 +5,30 @@ as in StackGAN++ (Zhang et al. 2018)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
+from ganforge.config import setting
 from ganforge.data.captions import tokenize
+from ganforge.data.spec import DataSpec
 from ganforge.errors import GanforgeError
-from ganforge.methods.base import DataSpec, Option, build_backbone, register_method
+from ganforge.methods.backbone import build_backbone
+from ganforge.methods.base import DataNeeds, register_method
+from ganforge.methods.capabilities import TextConditioned
+from ganforge.methods.game import (
+    Attention,
+    Augment,
+    Backbone,
+    Clip,
+    DNorm,
+    GradientPenalty,
+    HistoricalAveraging,
+    MinibatchDiscrimination,
+    Objective,
+    R1Penalty,
+)
 from ganforge.methods.gan import GAN
 from ganforge.models.text import (
     ConditioningAugmentation,
@@ -58,7 +74,7 @@ def gan_cls_d_loss(adv_d: Callable[..., torch.Tensor], real: torch.Tensor, wrong
 
 
 @register_method("text2img")
-class Text2Image(GAN):
+class Text2Image(TextConditioned, GAN):
     """GAN-INT-CLS (Reed et al. 2016): G(z, t) draws what the caption t says.
 
     D learns to tell matching (image, caption) pairs from mismatched ones as well as from fakes
@@ -73,32 +89,31 @@ class Text2Image(GAN):
     the data set's example captions, one per row.
     """
 
+    # The game's knobs but feature matching: its G is judged on (image, caption) pairs.
+    @dataclass(frozen=True)
+    class Settings(Backbone, Attention, DNorm, MinibatchDiscrimination, Objective, Clip,
+                   GradientPenalty, R1Penalty, HistoricalAveraging, Augment):
+        ca_weight: float = setting(2.0, "weight of conditioning augmentation's KL term in G's "
+                                   "loss (the KL averaged over the code's dimensions; 2.0 as "
+                                   "StackGAN's code, stageI/cfg/birds.yml TRAIN.COEFF.KL; the "
+                                   "paper gives lambda = 1)")
+        interp_weight: float = setting(1.0, "weight of GAN-INT's G loss on captions "
+                                       "interpolated halfway between two (0: off)")
+        stages: int = setting(1, "1: one generator at full size; 2: StackGAN, a stage-II "
+                              "refiner at full size over a half-size stage I, one D per stage",
+                              choices=(1, 2))
+
     defaults = {"arch": "dcgan"}
-    d_conditioned = True
-    options = (
-        Option("ca_weight", 2.0, "weight of conditioning augmentation's KL term in G's loss "
-               "(the KL averaged over the code's dimensions; 2.0 as StackGAN's code, "
-               "stageI/cfg/birds.yml TRAIN.COEFF.KL; the paper gives lambda = 1)", type=float),
-        Option("interp_weight", 1.0, "weight of GAN-INT's G loss on captions interpolated "
-               "halfway between two (0: off)", type=float),
-        Option("stages", 1, "1: one generator at full size; 2: StackGAN, a stage-II refiner at "
-               "full size over a half-size stage I, one D per stage", type=int, choices=(1, 2)),
-    )
+    trains_on = DataNeeds(captions=True)
 
     def __init__(self, cfg, spec: DataSpec) -> None:
-        if not spec.vocabulary:
-            raise GanforgeError(f"text2img draws from captions; {cfg.dataset} has none: use "
-                                "captioned-mnist, captioned-digits or captions:PATH")
-        if cfg.feature_matching:
-            raise GanforgeError("--feature-matching does not apply to text2img, whose G is "
-                                "judged on (image, caption) pairs")
         super().__init__(cfg, spec)
         examples = spec.example_captions or (" ".join(spec.vocabulary[2:3]),)
         self.register_buffer("examples", self.tokens(examples), persistent=False)
 
     def build_networks(self):
         cfg, spec, vocab = self.cfg, self.spec, len(self.spec.vocabulary)
-        two = self.option("stages") == 2
+        two = self.settings.stages == 2
         if two and spec.img_size % 2:
             raise GanforgeError(f"--stages 2 draws stage I at half the image size; "
                                 f"{spec.img_size} px does not halve: choose an even --image-size")
@@ -107,7 +122,7 @@ class Text2Image(GAN):
         encoder = SentenceEncoder(vocab)
         G = TextConditionedGenerator(
             backbone, encoder, ConditioningAugmentation(encoder.out_dim, CODE_DIM),
-            Refiner(spec.img_channels, CODE_DIM, cfg.width) if two else None)
+            Refiner(spec.img_channels, CODE_DIM, self.settings.width) if two else None)
         discriminators = [TextProjectionDiscriminator(d_first, SentenceEncoder(vocab))]
         if two:
             d_full = build_backbone(cfg, spec)[1]
@@ -117,7 +132,7 @@ class Text2Image(GAN):
     @property
     def latent_width(self) -> int:
         """z and conditioning augmentation's eps, drawn together (see TextConditionedGenerator)."""
-        return self.cfg.latent_dim + CODE_DIM
+        return self.settings.latent_dim + CODE_DIM
 
     # ---- captions ----------------------------------------------------------------------------
 
@@ -129,6 +144,10 @@ class Text2Image(GAN):
         """User-given captions as this method's condition; unknown words are a one-line
         error naming the word and the vocabulary."""
         return self.tokens(captions).to(self.examples.device)
+
+    def embed_text(self, tokens: torch.Tensor, G: nn.Module | None = None) -> torch.Tensor:
+        """G's sentence embeddings of token ids (GAN-INT walks between them)."""
+        return (G or self.G).embed(tokens)
 
     def sample_condition(self, n, generator=None):
         """Random example captions: what G draws when no caption is given."""
@@ -176,7 +195,7 @@ class Text2Image(GAN):
 
     def g_loss(self, batch):
         real, text = batch["x"], batch["caption"]
-        n, weight = len(text), self.option("interp_weight")
+        n, weight = len(text), self.settings.interp_weight
 
         def with_interpolations(e: torch.Tensor) -> torch.Tensor:
             # GAN-INT: the batch again, each embedding halfway to the next row's caption's.
@@ -197,5 +216,5 @@ class Text2Image(GAN):
             if weight:
                 interpolated = interpolated + self.objective.g(s[n:], real_logits)
         penalty, logs = self.penalties("G", real, None, None)
-        loss = adversarial + weight * interpolated + self.option("ca_weight") * kl + penalty
+        loss = adversarial + weight * interpolated + self.settings.ca_weight * kl + penalty
         return loss, {"kl": kl, "g_int": interpolated, **logs}

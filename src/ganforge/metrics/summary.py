@@ -11,8 +11,8 @@ held-out test digits alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -53,12 +53,13 @@ class SampleQuality:
         return rows
 
 
-def sample_quality(run_dir: str | Path, dataset: str, data_dir: str | None = None,
-                   image_size: int | None = None, device: str = "auto") -> SampleQuality | None:
-    """Score ``run_dir``'s samples (seed 0) and the real test digits of ``dataset`` with its
-    classifier; None for data sets without one."""
+def sample_quality(draw: Callable[[int], torch.Tensor], dataset: str,
+                   data_dir: str | None = None, image_size: int | None = None,
+                   device: str = "auto") -> SampleQuality | None:
+    """Score a run's samples (``draw(n)``: n of them as uint8 images) and the real test digits
+    of ``dataset`` with its classifier; None for data sets without one."""
     from ganforge.metrics.evaluate import Evaluator
-    from ganforge.metrics.sources import load_source
+    from ganforge.metrics.sources import load_images
 
     if dataset not in DIGIT_DATA:
         return None
@@ -67,11 +68,11 @@ def sample_quality(run_dir: str | Path, dataset: str, data_dir: str | None = Non
     network = classes.extractor(classes.metrics[0].extractor)
     fid = Evaluator(f"{prefix}-fid", device=_device(device),
                     extractors={classes.metrics[0].extractor: network})
-    train = load_source(dataset.removeprefix("captioned-"), None, data_dir=data_dir,
+    train = load_images(dataset.removeprefix("captioned-"), None, data_dir=data_dir,
                         image_size=image_size)
-    test = load_source(test_split, None, data_dir=data_dir, image_size=image_size)
+    test = load_images(test_split, None, data_dir=data_dir, image_size=image_size)
     n_test = len(test.images)
-    fake = load_source(run_dir, max(CLASS_SAMPLES, n_test), seed=0, device=device).images
+    fake = draw(max(CLASS_SAMPLES, n_test))
     features = fid.real_features(train.images, train.id)
     # The Fréchet distances of samples and test digits from equally many images, so the bias of
     # a small sample count is the same on both sides.
@@ -83,6 +84,6 @@ def sample_quality(run_dir: str | Path, dataset: str, data_dir: str | None = Non
 
 
 def _device(name: str) -> torch.device:
-    from ganforge.config import resolve_device
+    from ganforge.devices import resolve_device
 
     return resolve_device(name)

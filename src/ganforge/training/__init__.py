@@ -1,5 +1,5 @@
-"""The Trainer shared by every method, and its checkpoints."""
+"""The Trainer shared by every method: the loop, and what it keeps around it."""
 
-from ganforge.training.trainer import Trainer, resolve
+from ganforge.training.trainer import Trainer
 
-__all__ = ["Trainer", "resolve"]
+__all__ = ["Trainer"]

@@ -33,11 +33,11 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ganforge.config import with_method_defaults
-from ganforge.data import ImageDataset
+from ganforge.configure import configure
+from ganforge.data import ImageDataset, TrainingData
 from ganforge.errors import GanforgeError
 from ganforge.training.graphed import WARMUP_STEPS
-from ganforge.training.trainer import Trainer, TrainingData
+from ganforge.training.trainer import Trainer
 
 # Without --steps, each timed window is sized to take about this long.
 WINDOW_SECONDS = 2.0
@@ -85,8 +85,8 @@ def bench_trainer(method: str, dataset_name: str, dataset: TrainingData, batch_s
                   device: torch.device, **overrides) -> Trainer:
     """A Trainer of ``method`` with its defaults, seed 0, on data already loaded. Only
     ``fit()`` opens a run directory, so stepping it writes nothing."""
-    cfg = with_method_defaults(method, dataset=dataset_name, batch_size=batch_size,
-                               device=str(device), seed=0, steps=1_000_000, **overrides)
+    cfg = configure(method=method, dataset=dataset_name, batch_size=batch_size,
+                    device=str(device), seed=0, steps=1_000_000, **overrides)
     trainer = Trainer(cfg, dataset=dataset)
     trainer.method.train()
     return trainer
@@ -229,10 +229,12 @@ def run_benchmarks(methods: list[str], batch_sizes: list[int], *, dataset: str =
     """``ganforge bench``: check every argument before any timing, load the data once, bench
     each (method, batch size) in turn (progress on stderr), print the machine and the table,
     and write the results to ``json_path`` when given."""
-    from ganforge import __version__
-    from ganforge.config import PRECISIONS, check_choice, resolve_device, write_json
+    from ganforge.config import PRECISIONS, check_choice
     from ganforge.data import load_training_data
+    from ganforge.devices import resolve_device
+    from ganforge.files import write_json
     from ganforge.methods import METHODS
+    from ganforge.version import __version__
 
     for name in methods:
         METHODS.get(name)  # an unknown name fails here, listing the valid ones

@@ -13,10 +13,11 @@ Averaging a group's gradients after its ``backward`` (:func:`average_gradients`)
 arithmetic; what it gives up is DDP's overlap of communication with the backward pass.
 
 Random numbers: every rank is seeded alike and draws the same numbers in the same order, so
-torch's generators stay in lockstep. ``Method.sample_latent`` draws the latents of the whole
-global batch and keeps the rank's rows, and the batchers draw the global permutation, points and
-flips and keep the rank's slice; a run at any world size therefore sees what a one-process run
-with the same global batch sees, and its checkpoint (written by rank 0) holds nothing per rank.
+torch's generators stay in lockstep. The latents are drawn for the whole global batch and each
+rank keeps its rows (:func:`setup` tells :mod:`ganforge.nn.noise` which are this process's),
+and the batchers draw the global permutation, points and flips and keep the rank's slice; a run
+at any world size therefore sees what a one-process run with the same global batch sees, and its
+checkpoint (written by rank 0) holds nothing per rank.
 Other draws inside methods (dropout masks, noise layers, conditional labels) coincide across
 ranks: each rank's loss is still an unbiased estimate, so this is harmless for data
 parallelism; the ranks' draws are merely correlated rather than independent.
@@ -35,8 +36,9 @@ import torch
 import torch.distributed as dist
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
-from ganforge.config import resolve_device
+from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
+from ganforge.nn import noise
 
 T = TypeVar("T")
 
@@ -96,7 +98,8 @@ def process_device(name: str) -> torch.device:
 
 def setup(device_name: str) -> torch.device:
     """The device this process trains on. Under ``torchrun`` also join the process group (NCCL
-    on GPUs, gloo on CPUs), once; otherwise only resolve ``device_name``."""
+    on GPUs, gloo on CPUs), once, and keep this rank's rows of the latents; otherwise only
+    resolve ``device_name``."""
     if not (launched() or active()):
         return resolve_device(device_name)
     device = process_device(device_name)
@@ -107,6 +110,7 @@ def setup(device_name: str) -> torch.device:
             dist.init_process_group("nccl", device_id=device)
         else:
             dist.init_process_group("gloo")
+    noise.keep_rows_of(rank(), world_size())
     return device
 
 
@@ -114,6 +118,7 @@ def teardown() -> None:
     global _cpu_group
     if active():
         dist.destroy_process_group()
+    noise.keep_rows_of(0, 1)
     _cpu_group = None
 
 

@@ -26,6 +26,8 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ganforge.methods.capabilities import AveragedCopy
+
 # Latents the statistics are measured on: batches x size, drawn from a fixed seed.
 CALIBRATION_BATCHES = 4
 CALIBRATION_BATCH_SIZE = 256
@@ -100,3 +102,19 @@ class EMA:
                 m.momentum = momentum
                 m.eval()
                 m.__class__ = cls
+
+
+@torch.no_grad()
+def update_average(average: AveragedCopy) -> None:
+    """One step of a method's declared moving average (:class:`ganforge.methods.capabilities.
+    AveragedCopy`): parameters moved towards the source's with the decay ramping up as
+    (1 + t) / (10 + t), capped at the average's decay; buffers copied. The count lives on the
+    device: no host sync per step."""
+    average.updates.add_(1)
+    t = average.updates.float()
+    decay = ((1 + t) / (10 + t)).clamp(max=average.decay)
+    for kept, current in zip(average.copy.parameters(), average.source.parameters(),
+                             strict=True):
+        kept.lerp_(current, 1 - decay)
+    for kept, current in zip(average.copy.buffers(), average.source.buffers(), strict=True):
+        kept.copy_(current)

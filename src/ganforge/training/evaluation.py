@@ -18,11 +18,11 @@ from typing import Any
 import torch
 
 from ganforge.config import TrainConfig
-from ganforge.data import ImageDataset, ToyMixture, mode_metrics
+from ganforge.data import ImageDataset, ToyMixture
 from ganforge.files import json_line, rewrite_jsonl
 from ganforge.metrics.cache import default_cache_dir
-from ganforge.metrics.domain import kl_to_uniform
 from ganforge.metrics.evaluate import Evaluator, check_sample_counts, default_metrics, parse_metrics
+from ganforge.metrics.modes import POINT_METRICS, point_metrics
 from ganforge.metrics.registry import metric_direction
 from ganforge.metrics.sources import sample_uint8, take
 from ganforge.nn import eval_mode
@@ -31,10 +31,6 @@ METRICS_LOG = "metrics.jsonl"
 BEST_CHECKPOINT = "checkpoint-best.safetensors"
 # Offset from the run's seed of the evaluation noise (seed + 1 is the sample grid's).
 _NOISE_SEED_OFFSET = 2
-
-
-# What the toy mixtures are evaluated on (mode_metrics), and which direction is better.
-POINT_METRICS = {"modes": "higher", "high_quality": "higher", "mode_kl": "lower"}
 
 
 class _EvaluationLog:
@@ -135,13 +131,3 @@ class PointEvaluation(_EvaluationLog):
         with eval_mode(G):
             points = method.sample(self.n, torch.Generator().manual_seed(self.seed), G=G)
         return self._record(step, point_metrics(points, self.mixture))
-
-
-def point_metrics(points: torch.Tensor, mixture: ToyMixture) -> dict[str, Any]:
-    """The values of ``POINT_METRICS`` for generated points [N, 2] of ``mixture``."""
-    found = mode_metrics(points.detach().float().cpu(), mixture)
-    counts = found["mode_counts"]
-    return {"modes": found["modes"], "high_quality": found["high_quality"],
-            # Of the high-quality points' modes; nan when no point is near any mode.
-            "mode_kl": kl_to_uniform(counts) if counts.sum() > 0 else math.nan}
-

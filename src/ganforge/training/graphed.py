@@ -37,6 +37,8 @@ import torch
 
 from ganforge.errors import GanforgeError
 from ganforge.methods import Method
+from ganforge.methods.capabilities import Phased
+from ganforge.nn.layers import VirtualBatchNorm
 
 # Eager steps before capture: the first creates the optimisers' state, the next let the caching
 # allocator and cuDNN's algorithm choices settle (the PyTorch guide warms up with 3 too).
@@ -56,11 +58,12 @@ def capture_blocker(cfg, method: Method, device: torch.device, world_size: int) 
         return "the data-parallel gradient all-reduce is not captured"
     if cfg.optimizer != "adam":
         return f"only Adam keeps its step count on the device; this run uses {cfg.optimizer}"
-    if cfg.g_norm == "virtual":
+    if any(isinstance(m, VirtualBatchNorm) for m in method.modules()):
         return "virtual batch norm checks on the host, every forward, for its reference batch"
-    reason = method.capture_blocker()
-    if reason:
-        return reason
+    if isinstance(method, Phased):
+        # A captured step replays the work of the step it was recorded at; the optimisers'
+        # restarts would not be seen either (a replay keeps the captured state tensors).
+        return f"{type(method).__name__}'s networks change with the training step"
     return None
 
 

@@ -27,6 +27,24 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2,
     return grid
 
 
+def grid_scale(img_size: int) -> int:
+    """How many times sample pictures enlarge images of ``img_size``: small ones to ~64 px."""
+    return max(1, 64 // img_size)
+
+
+def as_rgb(*images: torch.Tensor) -> list[torch.Tensor]:
+    """Gray images repeated to three channels when they are shown beside colour ones."""
+    channels = max(x.shape[1] for x in images)
+    return [x.expand(-1, channels, -1, -1) if x.shape[1] == 1 else x for x in images]
+
+
+def side_by_side(*columns: torch.Tensor) -> torch.Tensor:
+    """Images of each column interleaved row by row: [a0, b0, c0, a1, b1, c1, ...], so a grid
+    of ``len(columns)`` images per row shows each input beside what became of it."""
+    columns = as_rgb(*columns)
+    return torch.stack(columns, dim=1).flatten(0, 1)
+
+
 def montage(pictures: Sequence[torch.Tensor], ncol: int, padding: int = 8) -> torch.Tensor:
     """Tile uint8 [C, H, W] pictures of different sizes (grids, labelled grids) ``ncol`` to a
     row, each in a cell the size of the largest, top-left aligned; grey pictures become RGB

@@ -31,6 +31,8 @@ FORMAT = "ganforge-checkpoint-1"
 # the random states. Only they are held to WEIGHT_LIMIT.
 # Training state beside the networks (the EMA's update count too): not weights.
 OTHER_PREFIXES = ("optim.", "batcher.", "rng.", "ema.")
+# The averaged generator's weights, which sampling uses when a run kept them.
+EMA_PREFIX = "G_ema"
 # No weight or statistic of a healthy network comes near this: Adam moves a weight by about the
 # learning rate per step, and batch norm's running variance, the largest statistic, is the
 # square of its activations' scale (1e4 here). Weights past it have run away (an --lr of 1e6
@@ -225,3 +227,18 @@ def prefixed(prefix: str, state_dict: dict[str, torch.Tensor]) -> dict[str, torc
 def unprefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     cut = len(prefix) + 1
     return {k[cut:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+
+
+def sampling_weights(path: Path, tensors: dict[str, torch.Tensor],
+                     expected: dict[str, torch.Tensor], ema: bool) -> dict[str, torch.Tensor]:
+    """The method's weights to sample with, from a checkpoint's ``tensors``: checked against the
+    method's ``expected`` state dict (and G's averaged copy when the run kept one, ``ema``),
+    with the averaged G in place of G when it is there."""
+    generator = unprefixed("G", expected)
+    check_tensors(path, tensors, {**expected, **(prefixed(EMA_PREFIX, generator) if ema else {})},
+                  others=OTHER_PREFIXES)
+    weights = {k: v for k, v in tensors.items() if k in expected}
+    averaged = unprefixed(EMA_PREFIX, tensors)
+    if averaged:
+        weights.update(prefixed("G", averaged))
+    return weights

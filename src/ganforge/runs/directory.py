@@ -1,4 +1,9 @@
-"""A run directory holds one run, written by one trainer at a time.
+"""A run directory: its files, its config.json, and one trainer at a time writing it.
+
+``config.json`` holds the resolved config (flat: the run's fields and its method's settings),
+the method's name, the data spec the networks are built from, the total steps and the ganforge
+version (:func:`write_run_config`, :func:`read_run_config`); the checkpoint beside it is
+:mod:`ganforge.runs.checkpoint`'s.
 
 :class:`RunLock` is an exclusive ``flock`` on ``RUN_DIR/.lock``, held while a trainer writes
 there: a second trainer on the same directory stops at once with a one-line error instead of
@@ -15,14 +20,21 @@ appends to an earlier run's files (see its docstring for why it clears them rath
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
+import time
 import warnings
 from pathlib import Path
+from typing import Any
 
+from ganforge.config import TrainConfig
+from ganforge.configure import configure_saved
+from ganforge.data.spec import DataSpec
 from ganforge.errors import GanforgeError
-from ganforge.files import TMP_SUFFIX
+from ganforge.files import TMP_SUFFIX, write_json
+from ganforge.version import __version__
 
 try:
     import fcntl
@@ -30,6 +42,7 @@ except ImportError:  # Windows: no flock
     fcntl = None
 
 LOCK_FILE = ".lock"
+CONFIG_FILE = "config.json"
 # What a run writes at the top of its directory, and the folders it fills.
 RUN_FILES = ("config.json", "state.json", "log.jsonl", "metrics.jsonl", "metrics.json",
              "samples.png", "samples.gif", "stages.png")
@@ -116,3 +129,46 @@ def prepare(run_dir: Path, resumed: bool) -> None:
         warnings.warn(f"{run_dir} held files of an earlier run that wrote no checkpoint "
                       f"({', '.join(names)}); they were removed and this run starts afresh",
                       stacklevel=3)
+
+
+def default_run_dir(cfg: TrainConfig) -> Path:
+    """runs/METHOD-DATASET-TIME, the data set's name made safe for a folder name."""
+    dataset = re.sub(r"[^A-Za-z0-9_.-]+", "_", cfg.dataset.split("/")[-1] or "folder")
+    return Path("runs") / f"{cfg.method}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def write_run_config(run_dir: Path, cfg: TrainConfig, spec: DataSpec, total_steps: int) -> None:
+    write_json(run_dir / CONFIG_FILE, {
+        "ganforge_version": __version__,
+        "method": cfg.method,
+        "config": cfg.to_dict(),
+        "data_spec": vars(spec),
+        "total_steps": total_steps,
+    })
+
+
+def read_run_config(run_dir: str | Path, **changes: Any) -> dict[str, Any]:
+    """config.json of a run, with ``config`` as a validated TrainConfig (with ``changes`` to
+    its fields, validated with it) and ``data_spec`` as a DataSpec; a one-line error naming the
+    file and what is wrong otherwise."""
+    run_dir = Path(run_dir)
+    path = run_dir / CONFIG_FILE
+    if run_dir.is_file():
+        hint = (f"; give the run directory that holds it ({run_dir.parent})"
+                if (run_dir.parent / CONFIG_FILE).exists() else "")
+        raise GanforgeError(f"{run_dir} is a file, not a ganforge run directory{hint}")
+    if not run_dir.is_dir():
+        raise GanforgeError(f"run directory {run_dir} does not exist")
+    if not path.exists():
+        raise GanforgeError(f"{path} not found; is {run_dir} a ganforge run directory?")
+    try:
+        raw = json.loads(path.read_text())
+        # Checked before anything is built from it: a damaged or hand-edited file must fail
+        # here in one line, not by asking for terabytes (latent_dim 10^9) or deep in torch.
+        cfg = configure_saved(raw["config"], **changes)
+        return {**raw, "config": cfg, "data_spec": DataSpec.from_dict(raw["data_spec"])}
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError,
+            GanforgeError) as e:
+        reason = f"no {e} entry" if isinstance(e, KeyError) else str(e)
+        raise GanforgeError(f"{path} is not a valid ganforge config ({reason}); restore the "
+                            "run's own config.json") from None

@@ -1,0 +1,61 @@
+"""The ``ganforge`` command: a module per subcommand (train, sample, eval, translate, bench),
+each with its ``add_parser`` and ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import warnings
+from collections.abc import Sequence
+
+from ganforge.cli import bench, sample, train, translate
+from ganforge.cli import eval as evaluate
+from ganforge.errors import GanforgeError
+from ganforge.version import __version__
+
+COMMANDS = {"train": train, "sample": sample, "eval": evaluate, "translate": translate,
+            "bench": bench}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ganforge", description="Train and sample generative adversarial networks.")
+    parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS.values():
+        command.add_parser(sub)
+    return parser
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"ganforge: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command. Every failure a user can cause or meet ends in one line on stderr and a
+    non-zero exit code: 2 for an error, 130 for Ctrl-C (128 + the signal, as shells report
+    it), 141 when the reader of stdout went away (`ganforge ... | head`)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            args = build_parser().parse_args(argv)
+            return COMMANDS[args.command].run(args)
+    except GanforgeError as e:
+        print(f"ganforge: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ganforge: interrupted (Ctrl-C)", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit; point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except OSError as e:
+        # The machine's limits (a full disk, a read-only folder, a path through a file): the
+        # file and the reason, not a traceback.
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"ganforge: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
+

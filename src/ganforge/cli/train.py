@@ -1,0 +1,99 @@
+"""`ganforge train`: train a method, or resume a run, into a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+
+from ganforge.cli.flags import add_config_flags
+from ganforge.config import flag_of
+from ganforge.configure import configure
+from ganforge.errors import GanforgeError
+from ganforge.training import Trainer, distributed
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "train", help="train a GAN and write a run directory",
+        description="Train a GAN. Options left out take the method's defaults "
+                    "(gan: MLP backbone; dcgan: DCGAN backbone).",
+    )
+    add_config_flags(p)
+    p.add_argument("--resume", metavar="RUN_DIR", default=argparse.SUPPRESS,
+                   help="continue RUN_DIR exactly where it stopped (with --steps: to that total)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the resolved configuration and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Under ``torchrun`` every process runs this; each leaves the process group at the end."""
+    try:
+        return train(args)
+    finally:
+        distributed.teardown()
+
+
+def train(args: argparse.Namespace) -> int:
+    fields = {k: v for k, v in vars(args).items() if k not in ("command", "dry_run", "resume")}
+    if "resume" in vars(args):
+        changeable = {"steps", "device", "time_limit"}
+        others = sorted(set(fields) - changeable)
+        if others:
+            raise GanforgeError(
+                f"--resume continues a run with its own config; only --steps, --device and "
+                f"--time-limit may change, not {flag_of(others[0])}"
+            )
+        trainer = Trainer.resume(args.resume, steps=fields.get("steps"),
+                                 device=fields.get("device"),
+                                 time_limit=fields.get("time_limit"))
+    else:
+        cfg = configure(fields)
+        if args.dry_run:
+            print(json.dumps(cfg.to_dict(), indent=2))
+            return 0
+        trainer = Trainer(cfg)
+    resume_hint = f"continue with `ganforge train --resume {trainer.run_dir}`"
+    if trainer.step >= trainer.total_steps and distributed.is_main():
+        print(f"ganforge: {trainer.run_dir} has trained all its {trainer.total_steps} steps; "
+              f"give --steps N above {trainer.total_steps} to train it further", file=sys.stderr)
+    try:
+        run_dir = trainer.fit()
+    except KeyboardInterrupt:
+        # A second Ctrl-C (or any under torchrun, whose ranks stop at different points): the
+        # step under way is half done, so the last periodic checkpoint stands.
+        saved = trainer.last_checkpoint_step
+        if distributed.is_main():
+            print(f"ganforge: interrupted at step {trainer.step}; " + (
+                  f"the checkpoint of step {saved} stands; {resume_hint}" if saved is not None
+                  else "no checkpoint was written"), file=sys.stderr)
+        return 130
+    if not distributed.is_main():
+        return 0
+    if trainer.stopped_by is not None:
+        name = signal.Signals(trainer.stopped_by).name
+        print(f"ganforge: {name} received: stopped after step {trainer.step} of "
+              f"{trainer.total_steps}, checkpoint saved; {resume_hint}", file=sys.stderr)
+        return 128 + trainer.stopped_by
+    if trainer.timed_out:
+        print(f"--time-limit reached at step {trainer.step} of {trainer.total_steps}; continue "
+              f"with `ganforge train --resume {run_dir}`", file=sys.stderr)
+    print(f"trained {trainer.step} steps; samples: {run_dir / 'samples.png'}; "
+          f"log: {run_dir / 'log.jsonl'}; checkpoint: {run_dir / 'checkpoint.safetensors'}")
+    print_sample_quality(trainer)
+    return 0
+
+
+def print_sample_quality(trainer) -> None:
+    """On digit data: how the samples read to the packaged classifier, beside the real test
+    digits (ganforge.metrics.summary)."""
+    from ganforge.inference.sources import load_source
+    from ganforge.metrics.summary import sample_quality
+
+    cfg, device = trainer.cfg, str(trainer.device)
+    quality = sample_quality(
+        lambda n: load_source(trainer.run_dir, n, seed=0, device=device).images, cfg.dataset,
+        data_dir=cfg.data_dir, image_size=trainer.spec.img_size, device=device)
+    if quality is not None:
+        print("\n".join(quality.lines()))

@@ -1,0 +1,133 @@
+"""A trained run loaded for sampling: the networks rebuilt from config.json, the weights (the
+EMA copy of G when the run kept one) from its checkpoint. What a model can do beyond sampling
+its method declares (:mod:`ganforge.methods.capabilities`); the pictures that need it are in
+:mod:`.pictures`, what it does with given images in :mod:`.given_images`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ganforge.config import TrainConfig
+from ganforge.data import ToyMixture, to_uint8
+from ganforge.devices import resolve_device
+from ganforge.errors import GanforgeError
+from ganforge.inference.given_images import Reconstructions, Translations
+from ganforge.inference.pictures import LatentPictures, TextPictures
+from ganforge.methods import METHODS, Method
+from ganforge.methods.capabilities import Phased, Translator
+from ganforge.runs import checkpoint as ckpt
+from ganforge.runs.directory import read_run_config
+from ganforge.viz import grid_scale, image_grid, save_image
+from ganforge.viz.annotate import labelled_grid
+from ganforge.viz.scatter import scatter_plot
+
+
+class Model(LatentPictures, TextPictures, Reconstructions, Translations):
+    """A trained generator ready to sample. Uses the EMA weights when the run kept them.
+
+    Images come back as float [n, C, H, W] in [0, 1]; the picture methods (``class_grid``,
+    ``latent_grid``, ``code_sweep``, ``interpolation``, ``walk``) return uint8 [C, H, W]
+    pictures with labelled rows, ready for :func:`ganforge.viz.save_image`.
+    """
+
+    def __init__(self, method: Method, cfg: TrainConfig, run_dir: Path, step: int) -> None:
+        self.method = method.eval()
+        self.cfg = cfg
+        self.run_dir = run_dir
+        self.step = step
+
+    @property
+    def G(self) -> torch.nn.Module:
+        return self.method.G
+
+    @property
+    def scale(self) -> int:
+        return grid_scale(self.method.spec.img_size)
+
+    @property
+    def draws_points(self) -> bool:
+        """Whether this run learned a toy 2-D mixture (points) rather than images."""
+        return self.method.spec.kind == "points"
+
+    @torch.no_grad()
+    def _images(self, z: torch.Tensor, condition=None) -> torch.Tensor:
+        if self.draws_points:
+            raise GanforgeError(f"this run draws 2-D points ({self.cfg.dataset}), not images; "
+                                "`ganforge sample RUN_DIR` draws their scatter plot")
+        return self._unit_range(self.method.run_G(z.to(self.method.device), condition))
+
+    @staticmethod
+    def _unit_range(fakes: torch.Tensor) -> torch.Tensor:
+        """Generator outputs in [-1, 1] as images in [0, 1]; an error, not a black picture,
+        when they hold NaN or inf (a checkpoint with finite weights can still overflow)."""
+        if not torch.isfinite(fakes).all():
+            raise GanforgeError("the generator's outputs hold NaN or inf: the run diverged; "
+                                "sample an earlier checkpoint or retrain with a lower --lr")
+        return fakes.add(1.0).div_(2.0).clamp_(0.0, 1.0)
+
+    @staticmethod
+    def _generator(seed: int | None) -> torch.Generator | None:
+        return torch.Generator().manual_seed(seed) if seed is not None else None
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None, classes=None,
+               text: str | list[str] | None = None) -> torch.Tensor:
+        """``n`` images (points [n, 2] for a toy-mixture run); ``classes`` (an int or n of them)
+        fixes the class of a conditional model, ``text`` (a caption or n of them) what a
+        text-to-image model draws; otherwise classes, codes or captions are drawn at random."""
+        condition = None
+        if classes is not None:
+            classes = torch.as_tensor(classes).reshape(-1)
+            condition = self.condition(classes.expand(n) if classes.numel() == 1 else classes)
+            if len(condition) != n:
+                raise GanforgeError(f"give one class or {n} of them, got {len(condition)}")
+        if text is not None:
+            condition = self.text_condition([text] if isinstance(text, str) else text)
+            condition = condition.expand(n, -1) if len(condition) == 1 else condition
+            if len(condition) != n:
+                raise GanforgeError(f"give one caption or {n} of them, got {len(condition)}")
+        generator = self._generator(seed)
+        fakes = self.method.sample(n, generator, condition=condition)
+        return fakes if self.draws_points else self._unit_range(fakes)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, condition=None) -> torch.Tensor:
+        """Images in [0, 1] for given latent vectors (and conditions, for conditional models)."""
+        return self._images(z, condition)
+
+    def picture(self, images: torch.Tensor, nrow: int, rows=(), cols=(),
+                title: str = "") -> torch.Tensor:
+        """A labelled grid of ``images`` in [0, 1], ``nrow`` to a row."""
+        return labelled_grid(to_uint8(images * 2 - 1), nrow=nrow, row_labels=rows,
+                             col_labels=cols, scale=self.scale, title=title)
+
+    def save_grid(self, path: str | Path, n: int = 64, seed: int | None = 0,
+                  nrow: int | None = None, classes=None) -> Path:
+        """A grid of ``n`` samples, or for a toy-mixture run their scatter plot over the
+        mixture's modes."""
+        if self.draws_points:
+            mixture = ToyMixture(self.cfg.dataset)
+            picture = scatter_plot(self.sample(n, seed), mixture.centers, mixture.extent)
+            return save_image(picture, path)
+        images = to_uint8(self.sample(n, seed, classes) * 2 - 1)
+        if isinstance(self.method, Translator):  # inputs beside, as the training pictures
+            nrow = nrow or self.method.display_nrow
+        return save_image(image_grid(images, nrow=nrow), path, self.scale)
+
+
+def load(run_dir: str | Path, device: str = "auto") -> Model:
+    """Load a run directory written by the Trainer for sampling."""
+    run_dir = Path(run_dir)
+    info = read_run_config(run_dir)
+    cfg: TrainConfig = info["config"]
+    path = run_dir / ckpt.CHECKPOINT
+    tensors, state = ckpt.load_checkpoint(path)
+    method = METHODS.get(cfg.method)(cfg, info["data_spec"])
+    method.load_state_dict(ckpt.sampling_weights(path, tensors, method.state_dict(),
+                                                 ema=cfg.ema is not None))
+    if isinstance(method, Phased):
+        # A run stopped mid-way (progressive growing) samples from the phase it had reached.
+        method.set_progress(max(state["step"] - 1, 0), state["total_steps"])
+    return Model(method.to(resolve_device(device)), cfg, run_dir, state["step"])

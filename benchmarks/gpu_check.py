@@ -134,13 +134,13 @@ def check_method(name: str, dataset: str, data_dir: str, device: str, steps: int
                  smoke: bool = False) -> dict:
     """``name``'s eager and captured rows (in a process of its own); a smoke run trains on
     batches of 8, not the method's own."""
-    from ganforge.config import with_method_defaults
+    from ganforge.configure import configure
 
     small = {"batch_size": 8} if smoke else {}
 
     if name in SYNC_PROBES:
         mode = SYNC_PROBES[name]
-        cfg = with_method_defaults("dcgan", dataset=dataset, data_dir=data_dir, device=device,
+        cfg = configure(method="dcgan", dataset=dataset, data_dir=data_dir, device=device,
                                    steps=10**6, cuda_graphs=mode, **small)
         try:
             row = _train_steps(cfg, steps, patch=_reads_a_loss_on_the_host)
@@ -152,7 +152,7 @@ def check_method(name: str, dataset: str, data_dir: str, device: str, steps: int
         if graphs and device == "cpu":
             result[mode] = {"skipped": "CUDA graphs need a CUDA device"}
             continue
-        cfg = with_method_defaults(name, dataset=dataset, data_dir=data_dir, device=device,
+        cfg = configure(method=name, dataset=dataset, data_dir=data_dir, device=device,
                                    steps=10**6, cuda_graphs=graphs, seed=0, **small)
         try:
             result[mode] = _train_steps(cfg, steps)
@@ -295,8 +295,8 @@ class Scorer:
     """MNIST-FID, confident share and class KL of a run's samples against the MNIST test set."""
 
     def __init__(self, args, budget: Budget) -> None:
+        from ganforge.inference.sources import load_source
         from ganforge.metrics.evaluate import Evaluator
-        from ganforge.metrics.sources import load_source
 
         self.n = budget.n_eval
         self.device = args.device
@@ -304,7 +304,7 @@ class Scorer:
         self.real = load_source("mnist:test", self.n, data_dir=args.data_dir, image_size=28)
 
     def __call__(self, run_dir: Path) -> dict:
-        from ganforge.metrics.sources import load_source
+        from ganforge.inference.sources import load_source
 
         fake = load_source(run_dir, self.n, seed=0, device=self.device)
         values = self.evaluator(fake.images, self.real.images, self.real.id)
@@ -332,9 +332,9 @@ def train_and_score(cfg, scorer: Scorer, log) -> tuple[dict, torch.Tensor]:
 
 
 def _dcgan(args, work: Path, name: str, **fields):
-    from ganforge.config import with_method_defaults
+    from ganforge.configure import configure
 
-    return with_method_defaults("dcgan", dataset="mnist", data_dir=args.data_dir,
+    return configure(method="dcgan", dataset="mnist", data_dir=args.data_dir,
                                 device=args.device, out=str(work / name), sample_every=10**9,
                                 checkpoint_every=10**9, **fields)
 

@@ -36,8 +36,8 @@ def main() -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--n", type=int, default=10_000, help="samples for the FID")
     args = p.parse_args()
+    from ganforge.inference.sources import load_source
     from ganforge.metrics.evaluate import Evaluator
-    from ganforge.metrics.sources import load_source
     from ganforge.viz import save_image
 
     evaluator = Evaluator("mnist-fid", device=torch.device("cpu"))

@@ -64,7 +64,7 @@ def train(job: dict) -> str:
     import torch
 
     torch.set_num_threads(1)
-    from ganforge.config import with_method_defaults
+    from ganforge.configure import configure
     from ganforge.training import Trainer
 
     out = Path(job["out"])
@@ -75,7 +75,7 @@ def train(job: dict) -> str:
     if (out / "checkpoint.safetensors").exists():  # interrupted: continue it
         trainer = Trainer.resume(out, time_limit=fields.get("time_limit"))
     else:
-        trainer = Trainer(with_method_defaults(method, out=str(out), device="cpu", **fields))
+        trainer = Trainer(configure(method=method, out=str(out), device="cpu", **fields))
     trainer.fit()
     return str(out)
 
@@ -148,8 +148,8 @@ def image_part(args, dataset: str, variants: dict[str, dict], metrics: str) -> N
     import torch
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.jobs))
+    from ganforge.inference.sources import load_source
     from ganforge.metrics.evaluate import Evaluator
-    from ganforge.metrics.sources import load_source
 
     root = Path(args.root) / dataset
     jobs = [{"out": str(root / slug(name)),

@@ -101,10 +101,8 @@ SPACE_OF = {"quickstart": "dcgan", "dcgan-mnist": "dcgan", "gan-mnist": "gan",
 
 
 def config_fields(task: Task, recipe: dict) -> dict:
-    """TrainConfig fields from a recipe's knobs (``game`` is loss/d_norm, ``d_over_g`` the
-    ratio of D's learning rate to G's; the method's own options go to ``extra``)."""
-    from ganforge.methods import METHODS
-
+    """Config fields from a recipe's knobs (``game`` is loss/d_norm, ``d_over_g`` the ratio of
+    D's learning rate to G's); the method's own settings among them."""
     fields = dict(recipe)
     if "game" in fields:
         fields["loss"], fields["d_norm"] = fields.pop("game").split("/")
@@ -112,9 +110,7 @@ def config_fields(task: Task, recipe: dict) -> dict:
         fields["lr_d"] = fields["lr_g"] * fields.pop("d_over_g")
     if fields.get("loss", "gan") != "gan":  # smoothing is of the sigmoid losses' real target
         fields.pop("label_smoothing", None)
-    options = {o.name for o in METHODS.get(task.method).options}
-    extra = {k: fields.pop(k) for k in list(fields) if k in options}
-    return {**fields, **({"extra": extra} if extra else {})}
+    return fields
 
 
 # ---- training and scoring ----------------------------------------------------------------------
@@ -130,8 +126,8 @@ class Scorer:
         self._svc = None
 
     def _evaluator(self, metrics: str, real_spec: str, size: int):
+        from ganforge.inference.sources import load_source
         from ganforge.metrics.evaluate import Evaluator
-        from ganforge.metrics.sources import load_source
 
         if metrics not in self._evaluators:
             self._evaluators[metrics] = Evaluator(metrics, device=torch.device(self.device))
@@ -140,7 +136,7 @@ class Scorer:
         return self._evaluators[metrics], self._real[metrics]
 
     def __call__(self, task: Task, run_dir: Path) -> dict:
-        from ganforge.metrics.sources import load_source
+        from ganforge.inference.sources import load_source
 
         if task.score == "digits":
             evaluator, real = self._evaluator("digits-fid,digits-classes", "digits", 16)
@@ -187,16 +183,16 @@ _DATA: dict = {}
 def train_and_score(task_name: str, fields: dict, seed: int, device: str, data_dir: str,
                     scorer: Scorer, work: Path, steps: int | None = None,
                     time_limit: float | None = None) -> dict:
-    from ganforge.config import with_method_defaults
+    from ganforge.configure import configure
     from ganforge.training import Trainer
 
     task = TASKS[task_name]
     run = Path(tempfile.mkdtemp(prefix=f"{task_name}-", dir=work))
     limit = {"steps": steps} if steps else {"steps": 10**7, "time_limit": time_limit}
     fields = dict(fields)
-    cfg = with_method_defaults(fields.pop("method", task.method), dataset=task.dataset,
-                               data_dir=data_dir, device=device, seed=seed, out=str(run),
-                               sample_every=10**9, checkpoint_every=10**9, **limit, **fields)
+    cfg = configure(method=fields.pop("method", task.method), dataset=task.dataset,
+                    data_dir=data_dir, device=device, seed=seed, out=str(run),
+                    sample_every=10**9, checkpoint_every=10**9, **limit, **fields)
     start = time.perf_counter()
     if task.dataset not in _DATA:  # decoded once per process, not once per run
         from ganforge.data import load_training_data
@@ -218,12 +214,12 @@ def train_and_score(task_name: str, fields: dict, seed: int, device: str, data_d
 
 def measure_cost(task_name: str, fields: dict, data, steps: int = 8, repeats: int = 3) -> float:
     """CPU ms per training step of a recipe: median of ``repeats`` windows after warm-up."""
-    from ganforge.config import with_method_defaults
+    from ganforge.configure import configure
     from ganforge.training import Trainer
 
     task = TASKS[task_name]
-    cfg = with_method_defaults(task.method, dataset=task.dataset, device="cpu", seed=0,
-                               steps=10**6, **fields)
+    cfg = configure(method=task.method, dataset=task.dataset, device="cpu", seed=0,
+                    steps=10**6, **fields)
     trainer = Trainer(cfg, dataset=data)
     trainer.method.train()
     for _ in range(3):
@@ -262,11 +258,11 @@ def cost_key(task_name: str, recipe: dict) -> str:
 
 def modelled_cost(costs: dict[str, float], task_name: str, recipe: dict) -> float:
     """CPU ms/step of ``recipe`` from the measured table (see ``cost_recipes``)."""
-    from ganforge.config import with_method_defaults
+    from ganforge.configure import configure
 
     space = SPACES[SPACE_OF[task_name]]
-    defaults = with_method_defaults(TASKS[task_name].method)
-    size = {k: recipe.get(k, getattr(defaults, k)) for k in SIZE_KEYS if k in space}
+    defaults = configure(method=TASKS[task_name].method).to_dict()
+    size = {k: recipe.get(k, defaults[k]) for k in SIZE_KEYS if k in space}
     ms = costs[cost_key(task_name, size)]
     for key in (k for k in FACTOR_KEYS if k in space and k in recipe):
         # Relative to the space's first value (the method's own: gan/batch, no augmentation).

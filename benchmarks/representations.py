@@ -73,8 +73,8 @@ def probe(args) -> None:
 
 def compare(args) -> None:
     from ganforge.data import to_uint8
+    from ganforge.inference.sources import load_source
     from ganforge.metrics.evaluate import Evaluator
-    from ganforge.metrics.sources import load_source
     from ganforge.viz import montage, save_image
     from ganforge.viz.annotate import labelled_grid
 

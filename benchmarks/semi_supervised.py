@@ -35,18 +35,15 @@ def test_error(classify, images: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def run_ssgan(seed: int, args, test) -> dict:
-    from ganforge.config import with_method_defaults
+    from ganforge.configure import configure
     from ganforge.training import Trainer
 
     out = Path(args.root) / f"ssgan-s{seed}"
-    cfg = with_method_defaults("ssgan", dataset="mnist", data_dir=args.data_dir, seed=seed,
-                               epochs=args.epochs, out=str(out), device=args.device,
-                               sample_every=10**9, checkpoint_every=3000,
-                               lr_decay_from=args.lr_decay_from,
-                               extra={"labels_per_class": args.labels_per_class,
-                                      "classifier_decay": args.classifier_decay,
-                                      **({} if args.labels_seed is None
-                                         else {"labels_seed": args.labels_seed})})
+    cfg = configure(method="ssgan", dataset="mnist", data_dir=args.data_dir, seed=seed,
+                    epochs=args.epochs, out=str(out), device=args.device,
+                    sample_every=10**9, checkpoint_every=3000,
+                    lr_decay_from=args.lr_decay_from, labels_per_class=args.labels_per_class,
+                    classifier_decay=args.classifier_decay, labels_seed=args.labels_seed)
     errors, start = [], time.perf_counter()
     if (out / "checkpoint.safetensors").exists():
         # A shorter run of this seed: train on from its last epoch to --epochs.

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 import ganforge
-from ganforge.config import with_method_defaults
+from ganforge.configure import configure
 from ganforge.data import load_dataset
 from ganforge.data.captions import (
     ATTRIBUTES,
@@ -57,12 +57,10 @@ INTERPOLATIONS = [("a thin four", "a thick four"), ("a two slanted left", "a sla
 
 def train(seconds: float, steps: int | None, data_dir: str, out: Path, width: int,
           batch_size: int, stages: int, ema: float | None, seed: int) -> Path:
-    cfg = with_method_defaults(
-        "text2img", dataset="captioned-mnist", data_dir=data_dir, width=width,
-        batch_size=batch_size, steps=steps or 1_000_000, time_limit=seconds, device="cpu",
-        ema=ema or None, seed=seed,
-        out=str(out / "run"), sample_every=250, checkpoint_every=1000,
-        extra={"stages": stages} if stages != 1 else {})
+    cfg = configure(method="text2img", dataset="captioned-mnist", data_dir=data_dir, width=width,
+                    batch_size=batch_size, steps=steps or 1_000_000, time_limit=seconds,
+                    device="cpu", ema=ema or None, seed=seed, out=str(out / "run"),
+                    sample_every=250, checkpoint_every=1000, stages=stages)
     return Trainer(cfg).fit()
 
 

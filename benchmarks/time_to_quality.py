@@ -36,8 +36,8 @@ BEFORE = {"arch": "dcgan", "width": 64, "batch_size": 64, "lr": 2e-4, "beta1": 0
 
 class Score:
     def __init__(self, data_dir: str, n: int) -> None:
+        from ganforge.inference.sources import load_source
         from ganforge.metrics.evaluate import Evaluator
-        from ganforge.metrics.sources import load_source
 
         self.n = n
         self.evaluator = Evaluator("mnist-fid,mnist-classes")
@@ -53,11 +53,11 @@ class Score:
 
 class GanforgeContender:
     def __init__(self, name: str, overrides: dict, data_dir: str, seed: int) -> None:
-        from ganforge.config import with_method_defaults
+        from ganforge.configure import configure
         from ganforge.training import Trainer
 
         self.name = name
-        cfg = with_method_defaults("dcgan", dataset="mnist", data_dir=data_dir, device="cpu",
+        cfg = configure(method="dcgan", dataset="mnist", data_dir=data_dir, device="cpu",
                                    seed=seed, steps=10**7, **overrides)
         self.trainer = Trainer(cfg)
         self.trainer.method.train()

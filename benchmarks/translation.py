@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.config import with_method_defaults
+from ganforge.configure import configure
 from ganforge.data import from_uint8, load_dataset, to_uint8
 from ganforge.data.translation import crop_to
 from ganforge.methods.translation import side_by_side
@@ -40,7 +40,7 @@ from ganforge.viz import image_grid, save_image
 
 
 def train(method: str, dataset: str, args, name: str, **fields) -> Trainer:
-    cfg = with_method_defaults(method, dataset=dataset, data_dir=args.data_dir, steps=10**7,
+    cfg = configure(method=method, dataset=dataset, data_dir=args.data_dir, steps=10**7,
                                time_limit=args.seconds, out=str(Path(args.root) / name),
                                device=args.device, seed=args.seed, sample_every=500,
                                checkpoint_every=10**9, **fields)
@@ -104,7 +104,7 @@ def pix2pix(args) -> dict:
     results, columns = {}, [a[:16]]
     for name, extra in (("pix2pix", {}), ("l1-only", {"adversarial_weight": 0.0})):
         trainer = train("pix2pix", "edges2mnist", args, f"pix2pix-{name}", batch_size=32,
-                        width=args.width, extra={"patch": args.patch, **extra})
+                        width=args.width, **{"patch": args.patch, **extra})
         out = translate(trainer, a)
         x, y = from_uint8(out), from_uint8(b)
         results[name] = {
@@ -132,7 +132,7 @@ def cyclegan(args) -> dict:
     lenet = load_mnist_classifier()
     digits_classifier = fit_classifier(train_digits.a, train_digits.a_labels, 10, epochs=10)
     trainer = train(args.method, "digits2mnist", args, args.method, batch_size=args.batch_size,
-                    width=args.width, extra={"patch": args.patch})
+                    width=args.width, **{"patch": args.patch})
     ab, ba = translate(trainer, a, "AtoB"), translate(trainer, b, "BtoA")
     aba, bab = translate(trainer, ab, "BtoA"), translate(trainer, ba, "AtoB")
     result = {

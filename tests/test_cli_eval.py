@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganforge.cli import format_table, main
+from ganforge.cli import main
 from ganforge.metrics import inception as inc
+from ganforge.metrics.report import format_table
 from tests.conftest import SHARED_DATA, needs_mnist
 
 

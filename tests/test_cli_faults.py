@@ -25,17 +25,18 @@ import torch
 from PIL import Image
 
 import ganforge
-from ganforge.cli import main, translation_targets
-from ganforge.config import with_method_defaults
+from ganforge.cli import main
+from ganforge.configure import configure
 from ganforge.data.datasets import load_folder
 from ganforge.data.download import fetch
 from ganforge.errors import DataError, GanforgeError
 from ganforge.files import json_line, read_jsonl
 from ganforge.inference import read_run_config
+from ganforge.inference.translate_files import translation_targets
 from ganforge.metrics.errors import MetricError
 from ganforge.metrics.sources import sample_uint8
+from ganforge.runs import checkpoint as ckpt
 from ganforge.training import Trainer
-from ganforge.training import checkpoint as ckpt
 from ganforge.training.progress import Progress
 from tests.training.test_trainer import config
 
@@ -331,7 +332,7 @@ def test_a_walk_is_written_as_gif_and_never_into_a_png(capsys, trained, tmp_path
 def test_metrics_and_logs_hold_json_never_bare_nan(tmp_path):
     from ganforge.training.evaluation import _EvaluationLog
 
-    log = _EvaluationLog(with_method_defaults("gan", eval_every=1), False)
+    log = _EvaluationLog(configure(method="gan", eval_every=1), False)
     log.open(tmp_path, None)
     log._record(1, {"modes": 3, "mode_kl": math.nan, "x": math.inf})
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ganforge.data import Batcher, load_dataset, load_training_data
+from ganforge.data import Batcher, data_spec, load_dataset, load_training_data
 from ganforge.data.captions import (
     ATTRIBUTES,
     DIGIT_CAPTION_LENGTH,
@@ -22,7 +22,6 @@ from ganforge.data.captions import (
     words_of,
 )
 from ganforge.errors import DataError, GanforgeError
-from ganforge.training.trainer import data_spec
 
 
 def canvas(draw) -> torch.Tensor:

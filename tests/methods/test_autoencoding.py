@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 import ganforge
 from ganforge.cli import main
-from ganforge.config import with_method_defaults
+from ganforge.configure import configure
 from ganforge.errors import GanforgeError
 from ganforge.methods.autoencoding import bernoulli_nll, gaussian_kl, scale_gradient
 from ganforge.training import Trainer
@@ -16,7 +16,7 @@ def ae_config(tmp_path, method, **kw):
     fields = dict(dataset="digits", image_size=16, width=8, latent_dim=6, batch_size=16,
                   steps=3, log_every=1, sample_every=100, device="cpu", seed=4,
                   out=str(tmp_path / method))
-    return with_method_defaults(method, **{**fields, **kw})
+    return configure(method=method, **{**fields, **kw})
 
 
 @pytest.mark.parametrize("method", ["vae", "vaegan", "bigan"])
@@ -68,7 +68,7 @@ def test_vae_pieces_against_their_formulas():
 def test_vaegan_routes_each_term_to_the_network_the_paper_says(tmp_path, digits):
     """Encoder: KL + L_llike; decoder: gamma L_llike + L_GAN; no GAN term reaches the encoder."""
     gamma, beta = 0.1, 0.5
-    cfg = ae_config(tmp_path, "vaegan", extra={"recon_weight": gamma, "kl_weight": beta})
+    cfg = ae_config(tmp_path, "vaegan", **{"recon_weight": gamma, "kl_weight": beta})
     trainer = Trainer(cfg, dataset=digits)
     method, x = trainer.method, next(iter(trainer.batcher))["x"]
     E, G = list(method.E.parameters()), list(method.G.parameters())
@@ -115,8 +115,8 @@ def test_bigan_encoder_and_generator_play_with_swapped_labels(tmp_path, digits):
     ("bigan", {"gp_weight": 1.0, "d_norm": "none"}, "--gp-weight does not apply to bigan"),
     ("vaegan", {"feature_matching": True}, "--feature-matching does not apply to vaegan"),
     ("vaegan", {"loss": "relativistic"}, "--loss relativistic compares fakes with real"),
-    ("vaegan", {"extra": {"recon_weight": 0.0}}, "--recon-weight must be positive"),
-    ("vae", {"extra": {"kl_weight": -1.0}}, "--kl-weight must be positive"),
+    ("vaegan", {"recon_weight": 0.0}, "--recon-weight must be positive"),
+    ("vae", {"kl_weight": -1.0}, "--kl-weight must be positive"),
     ("bigan", {"minibatch_kernels": 4}, "--minibatch-kernels does not apply to bigan"),
 ])
 def test_options_these_methods_cannot_honour_are_refused(method, fields, message, tmp_path,
@@ -149,7 +149,7 @@ def test_cli_reconstruct(tmp_path, digits, capsys):
 
 @pytest.mark.parametrize("method", ["vae", "vaegan", "bigan"])
 def test_encoding_methods_refuse_point_data(method, tmp_path):
-    cfg = with_method_defaults(method, dataset="ring8", steps=1, device="cpu",
+    cfg = configure(method=method, dataset="ring8", steps=1, device="cpu",
                                out=str(tmp_path / method))
     with pytest.raises(GanforgeError, match="encodes images; ring8 holds 2-D points"):
         Trainer(cfg)

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import ganforge
-from ganforge.data import ImageDataset
+from ganforge.data import DataSpec, ImageDataset
 from ganforge.errors import GanforgeError
-from ganforge.methods import METHODS, DataSpec
+from ganforge.methods import METHODS
 from ganforge.methods.infogan import LatentCodes
 from ganforge.training import Trainer
 from ganforge.training.log import read_log
@@ -24,7 +24,7 @@ def build(method, tmp_path, **kw):
 
 @pytest.mark.parametrize("d_cond", ["concat", "projection"])
 def test_cgan_conditions_both_networks(d_cond, tmp_path):
-    method = build("cgan", tmp_path, extra={"d_cond": d_cond})
+    method = build("cgan", tmp_path, **{"d_cond": d_cond})
     z, y = torch.randn(6, 8), torch.tensor([0, 1, 2, 3, 4, 9])
     images = method.G(z, y)
     assert images.shape == (6, 1, 16, 16)
@@ -54,9 +54,9 @@ def test_conditional_methods_need_labels(tmp_path):
 
 def test_method_options_are_checked(tmp_path, digits):
     with pytest.raises(GanforgeError, match="--d-cond does not apply.*option of cgan"):
-        Trainer(tiny_config("dcgan", tmp_path, extra={"d_cond": "projection"}), dataset=digits)
+        Trainer(tiny_config("dcgan", tmp_path, **{"d_cond": "projection"}), dataset=digits)
     with pytest.raises(GanforgeError, match="unknown --d-cond 'sum'; choose one of: concat"):
-        Trainer(tiny_config("cgan", tmp_path, extra={"d_cond": "sum"}), dataset=digits)
+        Trainer(tiny_config("cgan", tmp_path, **{"d_cond": "sum"}), dataset=digits)
 
 
 def test_latent_codes_parse_sample_and_round_trip():

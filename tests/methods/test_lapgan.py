@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import ganforge
-from ganforge.data import load_dataset
+from ganforge.data import DataSpec, load_dataset
 from ganforge.errors import GanforgeError
-from ganforge.methods import METHODS, DataSpec
+from ganforge.methods import METHODS
 from ganforge.nn.pyramid import (
     downsample,
     gaussian_pyramid,
@@ -104,7 +104,7 @@ def test_level_networks_have_the_pyramids_shapes(tmp_path):
 
 
 def test_each_level_plays_on_the_real_pyramid(tmp_path):
-    method = build(tmp_path, img_size=32, channels=3, extra={"levels": 3})
+    method = build(tmp_path, img_size=32, channels=3, **{"levels": 3})
     real = torch.rand(4, 3, 32, 32) * 2 - 1
     games = method.games(real)
     pyramid = laplacian_pyramid(real, 3)
@@ -122,7 +122,7 @@ def test_unsupported_settings_are_refused(tmp_path, digits8):
     with pytest.raises(GanforgeError, match="--feature-matching does not apply to lapgan"):
         build(tmp_path, feature_matching=True)
     with pytest.raises(GanforgeError, match="1 to 3 levels"):
-        build(tmp_path, extra={"levels": 4})
+        build(tmp_path, **{"levels": 4})
     with pytest.raises(GanforgeError, match="coarsest level is 7px.*DCGAN needs"):
         build(tmp_path, arch="dcgan")
     with pytest.raises(GanforgeError, match="pyramid of images; ring8 holds 2-D points"):

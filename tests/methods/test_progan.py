@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 
 import ganforge
+from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
-from ganforge.methods import METHODS, DataSpec
+from ganforge.methods import METHODS
 from ganforge.methods.progan import growth_phase
 from ganforge.models.progan import ProDiscriminator, ProGenerator, resolutions
 from ganforge.nn.progressive import (
@@ -117,7 +118,7 @@ def test_progan_defaults_and_refusals(tmp_path):
         "wasserstein", 10.0, 1e-3, 0.0, 0.99, 0.995)
     spec = DataSpec(img_channels=1, img_size=16)
     method = METHODS.get("progan")(cfg, spec)
-    assert method.option("drift") == 0.001 and method.option("phase_steps") == 0
+    assert method.settings.drift == 0.001 and method.settings.phase_steps == 0
     with pytest.raises(GanforgeError, match="progan has its own networks.*drop --arch"):
         METHODS.get("progan")(cfg.replace(arch="dcgan"), spec)
     with pytest.raises(GanforgeError, match="--d-norm spectral"):
@@ -179,7 +180,7 @@ def test_progan_trains_at_28_px_from_7(tmp_path, fake28):
 def test_optimizers_restart_at_every_new_phase(restart, tmp_path, digits):
     # 16 px, 10 steps: five phases of 2 steps, starting at steps 0, 2, 4, 6 and 8.
     cfg = tiny_config("progan", tmp_path, steps=10, sample_every=100,
-                      extra={"optimizer_restart": restart})
+                      **{"optimizer_restart": restart})
     trainer = Trainer(cfg, dataset=digits)
     counts = []
     for _ in range(10):
@@ -191,7 +192,7 @@ def test_optimizers_restart_at_every_new_phase(restart, tmp_path, digits):
     else:
         assert counts == list(range(1, 11))
     with pytest.raises(GanforgeError, match="optimizer-restart"):
-        Trainer(tiny_config("progan", tmp_path, extra={"optimizer_restart": "level"}),
+        Trainer(tiny_config("progan", tmp_path, **{"optimizer_restart": "level"}),
                 dataset=digits)
 
 

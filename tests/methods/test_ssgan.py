@@ -5,10 +5,10 @@ import torch
 import torch.nn.functional as F
 
 import ganforge
-from ganforge.config import with_method_defaults
-from ganforge.data import ImageDataset, balanced_subset
+from ganforge.configure import configure
+from ganforge.data import DataSpec, ImageDataset, balanced_subset
 from ganforge.errors import GanforgeError
-from ganforge.methods import METHODS, DataSpec
+from ganforge.methods import METHODS
 from ganforge.nn import weight_norm_data_init_
 from ganforge.training import Trainer
 
@@ -16,8 +16,8 @@ from ganforge.training import Trainer
 def ssgan_config(tmp_path, **kw):
     fields = dict(dataset="digits", image_size=16, latent_dim=8, batch_size=32, steps=4,
                   log_every=2, sample_every=100, device="cpu", seed=2,
-                  out=str(tmp_path / "ss"), extra={"labels_per_class": 2})
-    return with_method_defaults("ssgan", **{**fields, **kw})
+                  out=str(tmp_path / "ss"), labels_per_class=2)
+    return configure(method="ssgan", **{**fields, **kw})
 
 
 def test_balanced_subset_is_balanced_and_deterministic():
@@ -34,7 +34,7 @@ def test_balanced_subset_is_balanced_and_deterministic():
 
 def test_labels_seed_fixes_the_labelled_subset_across_model_seeds(tmp_path, digits):
     def labelled_images(seed, **extra):
-        cfg = ssgan_config(tmp_path, seed=seed, extra={"labels_per_class": 2, **extra})
+        cfg = ssgan_config(tmp_path, seed=seed, **{"labels_per_class": 2, **extra})
         return Trainer(cfg, dataset=digits).method.labelled_images.clone()
 
     def subset(seed):
@@ -109,9 +109,9 @@ def test_weight_norm_data_init_gives_unit_scale_outputs():
 
 def test_ssgan_refuses_unlabelled_data():
     with pytest.raises(GanforgeError, match="needs a labelled data set"):
-        METHODS.get("ssgan")(with_method_defaults("ssgan", dataset="fake"), DataSpec(1, 28))
+        METHODS.get("ssgan")(configure(method="ssgan", dataset="fake"), DataSpec(1, 28))
     unlabelled = ImageDataset("x", torch.zeros(50, 1, 16, 16, dtype=torch.uint8))
-    method = METHODS.get("ssgan")(with_method_defaults("ssgan"),
+    method = METHODS.get("ssgan")(configure(method="ssgan"),
                                   DataSpec(1, 16, 10, tuple("0123456789")))
     with pytest.raises(GanforgeError, match="needs labelled images"):
         method.bind_data(unlabelled)
@@ -126,7 +126,7 @@ def test_ssgan_on_other_backbones_and_bad_options(tmp_path, digits):
     head = trainer.method.D.head
     assert head.out_features == 10 and parametrize.is_parametrized(head, "weight")
     with pytest.raises(GanforgeError, match="--labels-per-class must be at least 1"):
-        Trainer(ssgan_config(tmp_path, extra={"labels_per_class": -1}), dataset=digits)
+        Trainer(ssgan_config(tmp_path, **{"labels_per_class": -1}), dataset=digits)
 
 
 def test_the_classifier_is_a_moving_average_of_d(tmp_path, digits):
@@ -178,13 +178,12 @@ def test_adam_epsilon_is_the_released_codes_and_refused_when_not_positive(tmp_pa
     """Theano's sqrt(v + 1e-8) damps tiny-gradient weights about as PyTorch's eps 1e-4 does."""
     trainer = Trainer(ssgan_config(tmp_path), dataset=digits)
     assert {g["eps"] for o in trainer.optimizers.values() for g in o.param_groups} == {1e-4}
-    dcgan = Trainer(ssgan_config(tmp_path, out=str(tmp_path / "d")).replace(method="dcgan",
-                    arch="dcgan", lr=2e-4, adam_eps=1e-8, extra={}), dataset=digits)
+    dcgan = Trainer(configure(method="dcgan", dataset="digits", image_size=16, latent_dim=8,
+                              batch_size=32, steps=4, device="cpu", out=str(tmp_path / "d")),
+                    dataset=digits)
     assert dcgan.optimizers["D"].param_groups[0]["eps"] == 1e-8
-    from ganforge.config import validate
-
     with pytest.raises(GanforgeError, match="--adam-eps must be positive"):
-        validate(ssgan_config(tmp_path, adam_eps=0.0))
+        ssgan_config(tmp_path, adam_eps=0.0)
 
 
 def test_feature_matching_is_the_mean_over_features_as_in_the_released_code(tmp_path, digits):

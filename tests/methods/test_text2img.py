@@ -1,6 +1,7 @@
 """text2img: GAN-CLS and GAN-INT against their formulas, conditioning augmentation, training on
 captioned digits, sampling from captions in Python and on the command line."""
 
+import dataclasses
 import math
 
 import pytest
@@ -9,9 +10,9 @@ from torch import nn
 
 import ganforge
 from ganforge.cli import main
-from ganforge.data import load_dataset
+from ganforge.data import DataSpec, load_dataset
 from ganforge.errors import GanforgeError
-from ganforge.methods import METHODS, DataSpec
+from ganforge.methods import METHODS
 from ganforge.methods.text2img import INTERP_BETA, gan_cls_d_loss, mismatched
 from ganforge.models.text import ConditioningAugmentation, SentenceEncoder, ca_kl
 from ganforge.training import Trainer
@@ -88,7 +89,7 @@ class StubG(nn.Module):
 
 def test_method_losses_match_gan_cls_and_gan_int_with_stub_networks(tmp_path):
     spec = DataSpec(1, 8, vocabulary=tuple(f"w{i}" for i in range(10)), caption_length=2)
-    method = METHODS.get("text2img")(config(tmp_path, extra={"ca_weight": 3.0}), spec)
+    method = METHODS.get("text2img")(config(tmp_path, **{"ca_weight": 3.0}), spec)
     method.G, method.D = StubG(), nn.ModuleList([StubD()])
     text = torch.tensor([[1, 0], [2, 3], [4, 0], [5, 1]])
     labels = torch.tensor([0, 0, 1, 2])
@@ -109,7 +110,7 @@ def test_method_losses_match_gan_cls_and_gan_int_with_stub_networks(tmp_path):
     g_loss, logs = method.g_loss(batch)
     assert g_loss.item() == pytest.approx(expected_g.item(), rel=1e-5)
     assert torch.allclose(method.G.seen[:, 0], torch.cat([t, t_int]))
-    method.cfg = method.cfg.replace(extra={"interp_weight": 0.0})
+    method.settings = dataclasses.replace(method.settings, interp_weight=0.0)
     g_loss, _ = method.g_loss(batch)
     assert g_loss.item() == pytest.approx((-log_d(0.5 * t).mean() + 2.0 * 0.25).item(), rel=1e-5)
 
@@ -143,7 +144,7 @@ def test_text2img_needs_captions(tmp_path, digits):
 @pytest.mark.parametrize("stages", [1, 2])
 def test_trains_saves_loads_and_samples_from_text(stages, tmp_path, captioned):
     trainer = Trainer(config(tmp_path, image_size=16 if stages == 2 else 8,
-                             extra={"stages": stages}),
+                             **{"stages": stages}),
                       dataset=load_dataset("captioned-digits", image_size=16) if stages == 2
                       else captioned)
     run_dir = trainer.fit()

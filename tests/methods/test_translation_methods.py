@@ -7,7 +7,7 @@ from PIL import Image
 
 import ganforge
 from ganforge.cli import main
-from ganforge.config import with_method_defaults
+from ganforge.configure import configure
 from ganforge.data import ImageDataset, TranslationData
 from ganforge.errors import GanforgeError
 from ganforge.losses.translation import cycle_loss, identity_loss
@@ -39,8 +39,8 @@ def config(tmp_path, method, dataset="edges2mnist", **kw):
                   sample_every=100, checkpoint_every=100, device="cpu", seed=2,
                   out=str(tmp_path / method))
     if method in ("pix2pix", "cyclegan", "dualgan", "discogan", "unit"):
-        fields["extra"] = {"patch": 16, **kw.pop("extra", {})}
-    return with_method_defaults(method, **{**fields, **kw})
+        fields["patch"] = 16
+    return configure(method=method, **{**fields, **kw})
 
 
 def changed(before, module) -> bool:
@@ -101,7 +101,7 @@ def test_pix2pix_loss_is_adversarial_plus_lambda_l1(tmp_path):
 
 
 def test_l1_alone_has_no_discriminator(tmp_path):
-    trainer = Trainer(config(tmp_path, "pix2pix", extra={"adversarial_weight": 0.0}),
+    trainer = Trainer(config(tmp_path, "pix2pix", **{"adversarial_weight": 0.0}),
                       dataset=pairs())
     assert set(trainer.optimizers) == {"G"} and not hasattr(trainer.method, "D")
     trainer.fit()
@@ -127,12 +127,12 @@ def test_presets_differ_where_the_papers_do(tmp_path):
     data = pairs(paired=False)
     dual = Trainer(config(tmp_path, "dualgan", "digits2mnist"), dataset=data)
     assert dual.cfg.loss == "wasserstein" and dual.cfg.clip == 0.01
-    assert dual.method.option("cycle_weight") == 1000 and dual.method.option("pool_size") == 0
+    assert dual.method.settings.cycle_weight == 1000 and dual.method.settings.pool_size == 0
     dual.fit()
     assert all(p.abs().max() <= 0.01 + 1e-7 for p in dual.method.D.parameters())
     disco = Trainer(config(tmp_path, "discogan", "digits2mnist"), dataset=data)
-    assert disco.method.option("recon_loss") == "l2"
-    assert disco.method.option("generator") == "encoder-decoder"
+    assert disco.method.settings.recon_loss == "l2"
+    assert disco.method.settings.generator == "encoder-decoder"
 
 
 def test_unit_ties_the_shared_layers(tmp_path):
@@ -151,11 +151,11 @@ def test_unit_ties_the_shared_layers(tmp_path):
 
 def test_linear_lr_decay_and_exact_resume_with_the_image_pool(tmp_path):
     cfg = config(tmp_path, "cyclegan", "digits2mnist", steps=6, lr_decay_from=0.5,
-                 checkpoint_every=3, extra={"pool_size": 3, "patch": 16})
+                 checkpoint_every=3, **{"pool_size": 3, "patch": 16})
     data = pairs(paired=False)
     trainer = Trainer(cfg, dataset=data)
-    assert [trainer.lr_factor(s) for s in (0, 2, 3, 4, 5, 6)] == pytest.approx(
-        [1, 1, 1, 2 / 3, 1 / 3, 0])
+    factors = [trainer.lr_decay.factor(s, trainer.total_steps) for s in (0, 2, 3, 4, 5, 6)]
+    assert factors == pytest.approx([1, 1, 1, 2 / 3, 1 / 3, 0])
     trainer.fit(until=3)
     trainer.save()
     trainer.fit()
@@ -186,15 +186,15 @@ def test_translate_command_writes_outputs_and_a_grid(tmp_path, capsys):
     assert main(["sample", str(trainer.run_dir), "--out", str(tmp_path / "s.png"),
                  "--device", "cpu"]) == 0
     assert Image.open(tmp_path / "s.png").size[0] > Image.open(tmp_path / "s.png").size[1] / 2
+    from ganforge.inference.sources import sample_run
     from ganforge.metrics.errors import MetricError
-    from ganforge.metrics.sources import sample_run
 
     with pytest.raises(MetricError, match="translates given images"):
         sample_run(trainer.run_dir, 10)
 
 
 def test_translate_refuses_a_run_that_does_not_translate(tmp_path, digits, capsys):
-    cfg = with_method_defaults("dcgan", dataset="digits", image_size=16, width=4, steps=1,
+    cfg = configure(method="dcgan", dataset="digits", image_size=16, width=4, steps=1,
                                batch_size=8, device="cpu", out=str(tmp_path / "dcgan"))
     run = Trainer(cfg, dataset=digits).fit()
     assert main(["translate", str(run), "--input", str(tmp_path), "--out",
@@ -210,7 +210,7 @@ def test_review_fixes_refuse_what_would_be_ignored_or_crash(tmp_path):
         Trainer(config(tmp_path, "cyclegan", "digits2mnist", d_norm="layer"), dataset=data)
     with pytest.raises(GanforgeError, match="--patch 70 needs images of at least 24 px; at 16 px"
                                             " choose 16"):
-        Trainer(config(tmp_path, "cyclegan", "digits2mnist", extra={"patch": 70}), dataset=data)
+        Trainer(config(tmp_path, "cyclegan", "digits2mnist", **{"patch": 70}), dataset=data)
     # Fewer images than the display shows are repeated, not refused.
     few = TranslationData("few", data.a[:3], data.b[:3], paired=False)
     Trainer(config(tmp_path, "unit", "digits2mnist", batch_size=1), dataset=few)

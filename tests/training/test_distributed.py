@@ -17,13 +17,23 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ganforge.cli import main
-from ganforge.config import TrainConfig, validate, with_method_defaults
-from ganforge.data import Augment, Batcher, PairBatcher, PointBatcher, ToyMixture, TranslationData
+from ganforge.config import TrainConfig
+from ganforge.configure import configure
+from ganforge.data import (
+    Augment,
+    Batcher,
+    DataSpec,
+    PairBatcher,
+    PointBatcher,
+    ToyMixture,
+    TranslationData,
+)
 from ganforge.data.batcher import IndexStream
 from ganforge.errors import GanforgeError
-from ganforge.methods import METHODS, DataSpec
+from ganforge.methods import METHODS
+from ganforge.nn import noise
+from ganforge.runs import checkpoint as ckpt
 from ganforge.training import Trainer, distributed
-from ganforge.training import checkpoint as ckpt
 
 TIMEOUT_S = 180
 
@@ -35,7 +45,7 @@ def toy_config(out, **kw) -> TrainConfig:
     fields = dict(dataset="ring8", width=16, latent_dim=4, batch_size=64, steps=6, log_every=2,
                   checkpoint_every=3, sample_every=1000, n_samples=100, eval_n=100,
                   device="cpu", seed=3, out=str(out))
-    return with_method_defaults("gan", **{**fields, **kw})
+    return configure(method="gan", **{**fields, **kw})
 
 
 def free_port() -> int:
@@ -184,7 +194,7 @@ def test_run_saved_at_world_size_two_resumes_at_one(two_rank_run, tmp_path):
 
 def test_torchrun_resumes_a_one_process_run_with_two(tmp_path, digits):
     # An image run with batch norm (DCGAN): each rank normalises its own half-batch.
-    cfg = with_method_defaults("dcgan", dataset="digits", image_size=16, width=8, latent_dim=8,
+    cfg = configure(method="dcgan", dataset="digits", image_size=16, width=8, latent_dim=8,
                                batch_size=32, steps=2, log_every=1, checkpoint_every=2,
                                sample_every=1000, n_samples=16, device="cpu", seed=5,
                                out=str(tmp_path / "run"))
@@ -245,15 +255,15 @@ def test_image_and_point_batches_are_slices_of_the_global_batch(digits):
 
 
 def test_ranks_draw_their_rows_of_the_global_latents():
-    cfg = with_method_defaults("gan", latent_dim=4)
+    cfg = configure(method="gan", latent_dim=4)
     method = METHODS.get("gan")(cfg, DataSpec(1, 8))
     torch.manual_seed(0)
     whole = method.sample_latent(6)
     parts = []
     for rank in range(3):
-        method.shard = (rank, 3)
-        torch.manual_seed(0)
-        parts.append(method.sample_latent(2))
+        with noise.rows_of(rank, 3):
+            torch.manual_seed(0)
+            parts.append(method.sample_latent(2))
     assert torch.equal(torch.cat(parts), whole)
     fixed = method.sample_latent(5, torch.Generator().manual_seed(1))  # sample grids: unsharded
     assert torch.equal(fixed, torch.randn(5, 4, generator=torch.Generator().manual_seed(1)))
@@ -273,7 +283,7 @@ def test_a_batch_that_does_not_split_over_the_ranks_is_refused(digits):
 
 def test_sync_bn_on_cpus_is_refused(capsys):
     with pytest.raises(GanforgeError, match="--sync-bn synchronises batch norm between GPUs"):
-        validate(with_method_defaults("dcgan", sync_bn=True, device="cpu"))
+        configure(method="dcgan", sync_bn=True, device="cpu")
     code = main(["train", "--sync-bn", "--device", "cpu", "--dry-run"])
     err = capsys.readouterr().err
     assert code == 2 and "--sync-bn synchronises batch norm between GPUs and needs CUDA" in err
@@ -289,7 +299,7 @@ def test_torchrun_processes_take_their_local_gpu_or_the_cpu(monkeypatch):
 
 
 def test_a_sync_bn_run_moved_to_the_cpu_goes_on_without_it(tmp_path, digits):
-    cfg = with_method_defaults("dcgan", dataset="digits", image_size=16, width=8, latent_dim=8,
+    cfg = configure(method="dcgan", dataset="digits", image_size=16, width=8, latent_dim=8,
                                batch_size=16, steps=1, sample_every=1000, n_samples=4,
                                device="cpu", out=str(tmp_path / "run"))
     Trainer(cfg, dataset=digits).fit()

@@ -46,7 +46,7 @@ def test_statistics_are_a_function_of_the_weights_alone(tmp_path, digits):
     first = {k: v.clone() for k, v in trainer.sampling_G.state_dict().items()}
     for m in trainer.ema.norms:
         m.running_mean.add_(3.0)
-    trainer._ema_calibrated_at = None
+    trainer.pictures.forget_calibration()
     again = trainer.sampling_G.state_dict()
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert not trainer.ema.module.training

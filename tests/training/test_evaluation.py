@@ -9,8 +9,8 @@ import torch
 from ganforge.errors import GanforgeError
 from ganforge.inference import load
 from ganforge.metrics.sources import sample_uint8
+from ganforge.runs import checkpoint as ckpt
 from ganforge.training import Trainer
-from ganforge.training import checkpoint as ckpt
 from ganforge.training.evaluation import BEST_CHECKPOINT, METRICS_LOG, PeriodicEvaluation
 from tests.training.test_trainer import all_state, config
 

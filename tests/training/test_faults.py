@@ -21,10 +21,10 @@ from safetensors.torch import load_file, save_file
 
 from ganforge.errors import GanforgeError, TrainingDiverged
 from ganforge.inference import load
+from ganforge.runs import checkpoint as ckpt
+from ganforge.runs.directory import LOCK_FILE, RunLock
 from ganforge.training import Trainer
-from ganforge.training import checkpoint as ckpt
 from ganforge.training.log import read_log
-from ganforge.training.run_dir import LOCK_FILE, RunLock
 from tests.training.test_trainer import config
 
 

@@ -8,18 +8,18 @@ from PIL import Image
 
 import ganforge
 from ganforge.cli import main
-from ganforge.config import with_method_defaults
+from ganforge.configure import configure
 from ganforge.data import PointBatcher, ToyMixture
 from ganforge.errors import GanforgeError
+from ganforge.metrics.modes import point_metrics
 from ganforge.training import Trainer
-from ganforge.training.evaluation import point_metrics
 
 
 def toy_config(tmp_path, name="toy", **kw):
     fields = dict(dataset="ring8", width=16, latent_dim=4, batch_size=64, steps=12, log_every=3,
                   sample_every=4, eval_every=4, eval_n=500, n_samples=300,
                   checkpoint_every=6, device="cpu", seed=3, out=str(tmp_path / name))
-    return with_method_defaults(kw.pop("method", "gan"), **{**fields, **kw})
+    return configure(method=kw.pop("method", "gan"), **{**fields, **kw})
 
 
 def rows(path):
@@ -27,10 +27,10 @@ def rows(path):
 
 
 def test_toy_data_sets_get_the_point_backbone_and_lab_defaults():
-    cfg = with_method_defaults("sngan", dataset="grid25")
+    cfg = configure(method="sngan", dataset="grid25")
     assert cfg.arch == "toy" and cfg.eval_n == 2500 and cfg.batch_size == 256
     assert cfg.loss == "hinge" and cfg.d_norm == "spectral"  # the preset itself is kept
-    assert with_method_defaults("sngan", dataset="ring8", arch="toy", width=8).width == 8
+    assert configure(method="sngan", dataset="ring8", arch="toy", width=8).width == 8
 
 
 def test_toy_run_writes_scatter_frames_gif_and_mode_metrics(tmp_path):

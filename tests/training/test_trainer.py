@@ -3,17 +3,17 @@ import json
 import pytest
 import torch
 
-from ganforge.config import with_method_defaults
+from ganforge.configure import configure
 from ganforge.errors import GanforgeError, TrainingDiverged
+from ganforge.runs import checkpoint as ckpt
 from ganforge.training import Trainer
-from ganforge.training import checkpoint as ckpt
 
 
 def config(tmp_path, name, **kw):
     fields = dict(dataset="digits", image_size=16, width=8, latent_dim=8, batch_size=32,
                   steps=8, log_every=2, checkpoint_every=4, sample_every=100, n_samples=16,
                   device="cpu", seed=5, out=str(tmp_path / name))
-    return with_method_defaults(kw.pop("method", "dcgan"), **{**fields, **kw})
+    return configure(method=kw.pop("method", "dcgan"), **{**fields, **kw})
 
 
 def all_state(trainer):
@@ -49,23 +49,20 @@ def test_resume_can_extend_the_run(tmp_path, digits):
     assert state["step"] == 5
 
 
-def test_a_run_keeps_its_method_options_when_their_defaults_change(tmp_path, digits,
-                                                                   monkeypatch):
-    from dataclasses import replace
-
+def test_a_run_keeps_its_method_settings_when_their_defaults_change(tmp_path, digits,
+                                                                    monkeypatch):
     from ganforge.methods import METHODS
 
     infogan = METHODS.get("infogan")
     Trainer(config(tmp_path, "o", method="infogan", steps=1), dataset=digits).fit()
-    written = json.loads((tmp_path / "o" / "config.json").read_text())["config"]["extra"]
-    assert written == {o.name: o.default for o in infogan.options}
-    monkeypatch.setattr(infogan, "options", tuple(
-        replace(o, default=2 * o.default) if o.name == "info_weight" else o
-        for o in infogan.options))
-    assert Trainer.resume(tmp_path / "o", steps=2, dataset=digits).method.option(
-        "info_weight") == written["info_weight"]
+    written = json.loads((tmp_path / "o" / "config.json").read_text())["config"]
+    assert {k: written[k] for k in ("codes", "info_weight", "cont_loss")} == {
+        "codes": "cat:10,cont:2", "info_weight": 1.0, "cont_loss": "mse"}
+    monkeypatch.setattr(infogan, "defaults", {**infogan.defaults, "info_weight": 2.0})
+    resumed = Trainer.resume(tmp_path / "o", steps=2, dataset=digits)
+    assert resumed.method.settings.info_weight == written["info_weight"]
     fresh = Trainer(config(tmp_path, "p", method="infogan", steps=1), dataset=digits)
-    assert fresh.method.option("info_weight") == 2 * written["info_weight"]
+    assert fresh.method.settings.info_weight == 2 * written["info_weight"]
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, digits):

@@ -50,21 +50,28 @@ def _owners_text(owners: list[str]) -> str:
     return ", ".join(owners)
 
 
-def _defaults_text(field: dataclasses.Field, methods: list[str]) -> str:
-    """The default, then each method's where it differs (``default: 1.0; 0.01 for unit``)."""
-    pairs = [(m, METHODS.get(m).defaults.get(field.name, field.default)) for m in methods]
-    groups = _by_value(pairs)
-    groups.sort(key=lambda g: -len(g[0]))  # the most common value is the default
-    first = groups[0][1]
-    shown = [field.metadata["default_text"] if first is None and field.metadata["default_text"]
-             else _show(first)]
-    shown += [f"{_show(value)} for {', '.join(owners)}" for owners, value in groups[1:]]
-    return "default: " + "; ".join(shown)
+def _defaults_text(name: str, declared: list[tuple[str, dataclasses.Field]]) -> str | None:
+    """The default, then each method's where it differs (``default: 1.0; 0.01 for unit``); every
+    value with its methods when their declarations differ."""
+    pairs = [(m, METHODS.get(m).defaults.get(name, f.default)) for m, f in declared]
+    declared_defaults = {repr(f.default) for _, f in declared}
+    base = declared[0][1].default if len(declared_defaults) == 1 else None
+    shown = []
+    for owners, value in _by_value(pairs):
+        if len(declared_defaults) == 1 and value == base:
+            if value is None:
+                text = declared[0][1].metadata["default_text"]
+                if text:
+                    shown.insert(0, text)
+            else:
+                shown.insert(0, _show(value))
+        else:
+            shown.append(f"{_show(value)} for {', '.join(owners)}")
+    return "default: " + "; ".join(shown) if shown else None
 
 
 def _help(name: str, declared: list[tuple[str, dataclasses.Field]]) -> str:
     """One flag's help from the declarations of the field in ``declared`` (method, field)."""
-    methods = [m for m, _ in declared]
     texts = _by_value([(m, f.metadata["help"]) for m, f in declared])
     text = (texts[0][1] if len(texts) == 1
             else "; ".join(f"{', '.join(owners)}: {help_}" for owners, help_ in texts))
@@ -72,8 +79,9 @@ def _help(name: str, declared: list[tuple[str, dataclasses.Field]]) -> str:
     choices = (REGISTRY_CHOICES[name]() if name in REGISTRY_CHOICES
                else list(dict.fromkeys(c for _, f in declared for c in f.metadata["choices"])))
     notes = [f"one of: {', '.join(map(str, choices))}"] if choices else []
-    if flag_kwargs(field).get("action") != "store_true":
-        notes.append(_defaults_text(field, methods))
+    defaults = _defaults_text(name, declared)
+    if defaults and flag_kwargs(field).get("action") != "store_true":
+        notes.append(defaults)
     return f"{text} ({'; '.join(notes)})" if notes else text
 
 
@@ -85,7 +93,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag_of(field.name), dest=field.name, default=argparse.SUPPRESS,
                             help=_help(field.name, [(m, field) for m in METHODS.names()]),
                             **_reading(field, field.metadata["metavar"]))
-    knobs = {f.name for f in dataclasses.fields(GameSettings)}
+    knobs = [f.name for f in dataclasses.fields(GameSettings)]
     game = parser.add_argument_group("the GAN game (each option names the methods that take it)")
     own = parser.add_argument_group("method options (only the methods named take them)")
     declared: dict[str, list[tuple[str, dataclasses.Field]]] = {}
@@ -93,7 +101,9 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         for field in dataclasses.fields(cls.Settings):
             declared.setdefault(field.name, []).append((method, field))
     owners = setting_owners()
-    for name, pairs in sorted(declared.items(), key=lambda kv: kv[0] not in knobs):
+    order = list(knobs)
+    for name, pairs in sorted(declared.items(), key=lambda kv: (
+            kv[0] not in knobs, order.index(kv[0]) if kv[0] in knobs else 0)):
         field = pairs[0][1]
         metavar = field.metadata["metavar"] or name.split("_")[-1].upper()
         (game if name in knobs else own).add_argument(

@@ -21,6 +21,12 @@ from ganforge.nn.augment import parse_policy
 
 D_NORMS = ("batch", "none", "layer", "spectral")
 G_NORMS = ("batch", "virtual")
+# Said of two declarations each: the translation methods' knobs of the same name take fewer
+# values (translation.py).
+LOSS_HELP = ("adversarial objective; gan is the non-saturating loss, minimax eq. 1 of "
+             "Goodfellow et al.")
+D_NORM_HELP = ("D's normalisation (batch: the backbone's own; spectral: Miyato et al. 2018, "
+               "replacing batch norm)")
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,7 @@ class Latent(Settings):
 
 
 @dataclass(frozen=True)
-class Backbone(Width, Latent):
+class Backbone(Latent, Width):
     """G and D from a backbone of ``ARCHITECTURES``, G's batch norm replaceable."""
 
     arch: str | None = setting(None, "backbone", choices=tuple(ARCHITECTURES.names()),
@@ -64,8 +70,7 @@ class R1Penalty(Settings):
 
 @dataclass(frozen=True)
 class DNorm(Settings):
-    d_norm: str = setting("batch", "D's normalisation (batch: the backbone's own; spectral: "
-                          "Miyato et al. 2018, replacing batch norm)", choices=D_NORMS)
+    d_norm: str = setting("batch", D_NORM_HELP, choices=D_NORMS)
 
 
 @dataclass(frozen=True)
@@ -96,8 +101,7 @@ class MinibatchDiscrimination(Settings):
 class Loss(Settings):
     """The adversarial objective, one of ``ADVERSARIAL_LOSSES``."""
 
-    loss: str = setting("gan", "adversarial objective; gan is the non-saturating loss, minimax "
-                        "eq. 1 of Goodfellow et al.", choices=tuple(ADVERSARIAL_LOSSES.names()),
+    loss: str = setting("gan", LOSS_HELP, choices=tuple(ADVERSARIAL_LOSSES.names()),
                         noun="loss")
 
     def check(self, warn: bool = True) -> None:
@@ -152,8 +156,8 @@ class Augment(Settings):
 
 
 @dataclass(frozen=True)
-class GameSettings(Backbone, Attention, DNorm, MinibatchDiscrimination, Objective,
-                   Clip, GradientPenalty, R1Penalty, FeatureMatching, HistoricalAveraging, Augment):
+class GameSettings(Augment, HistoricalAveraging, FeatureMatching, R1Penalty, GradientPenalty,
+                   Clip, Objective, MinibatchDiscrimination, DNorm, Attention, Backbone):
     """Every knob of the GAN game: what the GAN family (gan, dcgan, the conditional GANs, the
     presets) honours."""
 

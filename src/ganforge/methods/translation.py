@@ -21,7 +21,7 @@ from ganforge.errors import GanforgeError
 from ganforge.losses import ADVERSARIAL_LOSSES, clip_weights_
 from ganforge.methods.base import DataNeeds, Method
 from ganforge.methods.capabilities import Translator
-from ganforge.methods.game import Clip, DNorm, Loss, Width
+from ganforge.methods.game import D_NORM_HELP, LOSS_HELP, Clip, DNorm, Loss, Width
 from ganforge.models.patch import PATCH_SIZES, PatchDiscriminator, patch_discriminator
 from ganforge.models.translation import GENERATORS, translation_generator
 from ganforge.viz import side_by_side
@@ -31,16 +31,16 @@ DIRECTIONS = ("AtoB", "BtoA")
 SHOWN = 16
 
 
+# The objectives whose G loss needs no real images, and D's norms the papers' Ds can take.
 @dataclass(frozen=True)
 class TranslationLoss(Loss):
-    loss: str = setting("gan", "adversarial objective", noun="loss", choices=tuple(
+    loss: str = setting("gan", LOSS_HELP, noun="loss", choices=tuple(
         name for name, loss in ADVERSARIAL_LOSSES.items() if not loss.g_needs_real))
 
 
 @dataclass(frozen=True)
 class PaperDNorm(DNorm):
-    d_norm: str = setting("batch", "D's normalisation: the paper's own (batch) or spectral",
-                          choices=("batch", "spectral"))
+    d_norm: str = setting("batch", D_NORM_HELP, choices=("batch", "spectral"))
 
 
 @dataclass(frozen=True)

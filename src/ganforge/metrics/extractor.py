@@ -17,13 +17,8 @@ import numpy as np
 import torch
 
 from ganforge.metrics.errors import MetricError
-from ganforge.metrics.inception import (
-    NUM_LOGITS,
-    POOL_DIM,
-    FIDInceptionV3,
-    load_fid_inception,
-    state_dict_fingerprint,
-)
+from ganforge.metrics.inception import load_fid_inception, state_dict_fingerprint
+from ganforge.metrics.inception_net import NUM_LOGITS, POOL_DIM, FIDInceptionV3
 
 # Float images this far outside [0, 1] are not rounding noise but, most likely, a generator's
 # [-1, 1] tanh output, which would silently shift every feature.

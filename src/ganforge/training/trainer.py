@@ -29,8 +29,7 @@ from ganforge.errors import GanforgeError, TrainingDiverged
 from ganforge.methods import METHODS, Method
 from ganforge.methods.capabilities import KeepsAverages, Phased
 from ganforge.runs.directory import default_run_dir
-from ganforge.training import distributed, session
-from ganforge.training import state as training_state
+from ganforge.training import distributed
 from ganforge.training.ema import EMA, update_average
 from ganforge.training.graphed import GraphedStep, capture_blocker
 from ganforge.training.guard import LossLog
@@ -38,10 +37,12 @@ from ganforge.training.log import RunLog
 from ganforge.training.optimizers import LinearDecay, make_optimizer, trainable_parameters
 from ganforge.training.pictures import RunPictures
 from ganforge.training.progress import PROGRESS_SECONDS, Progress
+from ganforge.training.session import RunSession
+from ganforge.training.state import Checkpointing
 from ganforge.training.stop_signals import StopSignals
 
 
-class Trainer:
+class Trainer(Checkpointing, RunSession):
     def __init__(self, cfg: TrainConfig, dataset: TrainingData | None = None) -> None:
         """``cfg`` as :func:`ganforge.configure.configure` made it; ``dataset`` the training
         data when it is already loaded (else it is loaded by name)."""
@@ -234,7 +235,7 @@ class Trainer:
         self.losses.reset(self.step)
         return row
 
-    # ---- samples and checkpoints ---------------------------------------------------------------
+    # ---- samples --------------------------------------------------------------------------------
 
     @property
     def sampling_G(self) -> torch.nn.Module:
@@ -246,27 +247,6 @@ class Trainer:
         """Samples from the fixed noise batch: uint8 images, or float points (toy data)."""
         return self.pictures.samples(self.step, n)
 
-    def state_tensors_and_json(self) -> tuple[dict[str, torch.Tensor], dict]:
-        return training_state.pack(self)
-
-    def save(self) -> Path:
-        """Write the checkpoint, then state.json (its readable copy). Under torchrun rank 0
-        writes it: the ranks hold the same weights and counters."""
-        return session.save(self)
-
-    def evaluate(self) -> dict:
-        """Metrics of the sampling generator now (a row of metrics.jsonl); when ``best_metric``
-        improved, the whole training state is also written to checkpoint-best.safetensors."""
-        return session.evaluate(self)
-
-    @classmethod
-    def resume(cls, run_dir: str | Path, steps: int | None = None,
-               dataset: TrainingData | None = None, device: str | None = None,
-               time_limit: float | None = None) -> Trainer:
-        """Continue a run exactly where its checkpoint left it (``steps`` may raise the total;
-        ``device`` may move it, e.g. from a GPU to a CPU; ``time_limit`` bounds this session)."""
-        return session.resume(cls, run_dir, steps, dataset, device, time_limit)
-
     # ---- the loop ------------------------------------------------------------------------------
 
     def fit(self, until: int | None = None) -> Path:
@@ -276,7 +256,7 @@ class Trainer:
         (``stopped_by`` names the signal); a second SIGINT stops it at once, and the last
         checkpoint stands."""
         end = min(until, self.total_steps) if until is not None else self.total_steps
-        lock = session.open_run_dir(self)
+        lock = self.open_run_dir()
         try:
             # Under torchrun the ranks would stop at different steps and wait forever in a
             # collective: there Ctrl-C ends the run and the last periodic checkpoint stands.
@@ -299,7 +279,7 @@ class Trainer:
                     if self.log is not None:
                         self.log.close()
             if self.is_main and self.stopped_by is None:
-                session.write_final_pictures(self)
+                self.write_final_pictures()
         finally:
             lock.release()
         distributed.barrier()  # no rank returns before rank 0's files are complete

@@ -31,11 +31,11 @@ from ganforge.data.datasets import load_folder
 from ganforge.data.download import fetch
 from ganforge.errors import DataError, GanforgeError
 from ganforge.files import json_line, read_jsonl
-from ganforge.inference import read_run_config
 from ganforge.inference.translate_files import translation_targets
 from ganforge.metrics.errors import MetricError
 from ganforge.metrics.sources import sample_uint8
 from ganforge.runs import checkpoint as ckpt
+from ganforge.runs import read_run_config
 from ganforge.training import Trainer
 from ganforge.training.progress import Progress
 from tests.training.test_trainer import config
@@ -250,7 +250,9 @@ def test_a_translation_set_with_an_image_method_is_one_line(method, capsys, tmp_
     line = one_line_error(capsys, ["train", "--method", method, "--dataset",
                                    f"paired:{tmp_path / 'pairs'}", "--image-size", "16",
                                    "--steps", "1", "--out", str(tmp_path / "run")])
-    assert f"{method} draws images from noise: train a translation method" in line
+    assert f"{method} trains on images or 2-D points; paired:" in line
+    assert "holds images of two domains, for image-to-image translation" in line
+    assert "or train cyclegan, discogan, dualgan, pix2pix, unit on it" in line
 
 
 # ---- 5, 7. silently wrong results ----------------------------------------------------------------

@@ -93,7 +93,7 @@ class TrainConfig:
     lr_decay_from: float | None = setting(
         None, "decay both learning rates linearly to 0 from this fraction of training on, "
         "e.g. 0.5 as CycleGAN", at_least=0.0, below=1.0, example=0.5, metavar="FRACTION",
-        what="the fraction of training after which the learning rate decays",
+        what="the fraction of training after which the learning rate decays,",
         default_text="constant")
     d_steps: int = setting(1, "discriminator steps per generator step, k of Algorithm 1",
                            at_least=1, at_most=1000)

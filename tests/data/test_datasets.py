@@ -99,12 +99,12 @@ def write_cifar_tar(path, n_per_batch=4):
 def test_cifar10_reads_binary_batches_and_checks_the_tarball(tmp_path, monkeypatch):
     import hashlib
 
-    from ganforge.data import datasets
+    from ganforge.data import image_sets
 
     tar = write_cifar_tar(tmp_path / "cifar10" / "cifar-10-binary.tar.gz")
     with pytest.raises(DataError, match="cifar-10-binary.tar.gz failed its checksum"):
         load_dataset("cifar10", data_dir=tmp_path, download=False)
-    monkeypatch.setattr(datasets, "_CIFAR_MD5", hashlib.md5(tar.read_bytes()).hexdigest())
+    monkeypatch.setattr(image_sets, "_CIFAR_MD5", hashlib.md5(tar.read_bytes()).hexdigest())
     train = load_dataset("cifar10", data_dir=tmp_path, download=False)
     test = load_dataset("cifar10", data_dir=tmp_path, split="test", download=False)
     assert train.images.shape == (20, 3, 32, 32) and len(test) == 4

@@ -151,7 +151,7 @@ def test_cli_reconstruct(tmp_path, digits, capsys):
 def test_encoding_methods_refuse_point_data(method, tmp_path):
     cfg = configure(method=method, dataset="ring8", steps=1, device="cpu",
                                out=str(tmp_path / method))
-    with pytest.raises(GanforgeError, match="encodes images; ring8 holds 2-D points"):
+    with pytest.raises(GanforgeError, match="trains on images; ring8 holds 2-D points"):
         Trainer(cfg)
 
 

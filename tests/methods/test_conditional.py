@@ -53,7 +53,7 @@ def test_conditional_methods_need_labels(tmp_path):
 
 
 def test_method_options_are_checked(tmp_path, digits):
-    with pytest.raises(GanforgeError, match="--d-cond does not apply.*option of cgan"):
+    with pytest.raises(GanforgeError, match="--d-cond does not apply to dcgan.*setting of cgan"):
         Trainer(tiny_config("dcgan", tmp_path, **{"d_cond": "projection"}), dataset=digits)
     with pytest.raises(GanforgeError, match="unknown --d-cond 'sum'; choose one of: concat"):
         Trainer(tiny_config("cgan", tmp_path, **{"d_cond": "sum"}), dataset=digits)

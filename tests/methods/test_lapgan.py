@@ -82,7 +82,7 @@ def test_level_networks_have_the_pyramids_shapes(tmp_path):
     groups = method.groups()
     assert groups["D"] == list(method.D)
     assert set(groups["G"]) == {*method.G.residual, method.G.coarse}
-    n, d = 5, method.cfg.latent_dim
+    n, d = 5, method.settings.latent_dim
     for k, size in enumerate([28, 14]):
         low = torch.randn(n, 1, size, size)
         h = method.G.residual[k](torch.randn(n, d), low)
@@ -125,7 +125,7 @@ def test_unsupported_settings_are_refused(tmp_path, digits8):
         build(tmp_path, **{"levels": 4})
     with pytest.raises(GanforgeError, match="coarsest level is 7px.*DCGAN needs"):
         build(tmp_path, arch="dcgan")
-    with pytest.raises(GanforgeError, match="pyramid of images; ring8 holds 2-D points"):
+    with pytest.raises(GanforgeError, match="lapgan trains on images; ring8 holds 2-D points"):
         Trainer(tiny_config("lapgan", tmp_path, dataset="ring8", image_size=None))
 
 
@@ -219,7 +219,7 @@ def test_latent_grid_is_refused_for_a_pyramid_with_noise_per_level(tmp_path, dig
 def test_class_conditional_levels_see_the_class(tmp_path):
     cfg = tiny_config("cc-lapgan", tmp_path)
     method = METHODS.get("cc-lapgan")(cfg, DataSpec(img_channels=1, img_size=28, num_classes=10))
-    n, d = 4, cfg.latent_dim
+    n, d = 4, cfg.settings.latent_dim
     z, low = torch.randn(n, d), torch.randn(n, 1, 28, 28)
     G_k, D_k = method.G.residual[0].eval(), method.D[0].eval()
     threes, sevens = torch.full((n,), 3), torch.full((n,), 7)

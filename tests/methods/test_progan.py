@@ -114,7 +114,7 @@ def test_resolutions_and_growth_schedule():
 
 def test_progan_defaults_and_refusals(tmp_path):
     cfg = tiny_config("progan", tmp_path)
-    assert (cfg.loss, cfg.gp_weight, cfg.lr, cfg.beta1, cfg.beta2, cfg.ema) == (
+    assert (cfg.settings.loss, cfg.settings.gp_weight, cfg.lr, cfg.beta1, cfg.beta2, cfg.ema) == (
         "wasserstein", 10.0, 1e-3, 0.0, 0.99, 0.995)
     spec = DataSpec(img_channels=1, img_size=16)
     method = METHODS.get("progan")(cfg, spec)

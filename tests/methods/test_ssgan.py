@@ -79,7 +79,7 @@ def test_supervised_term_is_cross_entropy_on_the_labelled_subset(tmp_path, digit
 
 def test_ssgan_trains_with_feature_matching_and_its_classifier_learns(tmp_path, digits):
     trainer = Trainer(ssgan_config(tmp_path, steps=40, batch_size=64, lr=1e-3), dataset=digits)
-    assert trainer.cfg.feature_matching and trainer.method.D.head[-1].out_features == 10
+    assert trainer.cfg.settings.feature_matching and trainer.method.D.head[-1].out_features == 10
     images = trainer.method.labelled_images.float() / 127.5 - 1
     labels = trainer.method.labelled_labels
 

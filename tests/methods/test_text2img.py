@@ -112,7 +112,7 @@ def test_method_losses_match_gan_cls_and_gan_int_with_stub_networks(tmp_path):
     assert torch.allclose(method.G.seen[:, 0], torch.cat([t, t_int]))
     method.settings = dataclasses.replace(method.settings, interp_weight=0.0)
     g_loss, _ = method.g_loss(batch)
-    assert g_loss.item() == pytest.approx((-log_d(0.5 * t).mean() + 2.0 * 0.25).item(), rel=1e-5)
+    assert g_loss.item() == pytest.approx((-log_d(0.5 * t).mean() + 3.0 * 0.25).item(), rel=1e-5)
 
 
 def test_conditioning_augmentation_kl_is_the_closed_form():

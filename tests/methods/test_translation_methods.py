@@ -77,9 +77,10 @@ def test_a_few_steps_train_both_players_and_translate(method, dataset, make, tmp
 def test_methods_refuse_data_they_cannot_learn_from(tmp_path):
     with pytest.raises(GanforgeError, match="pix2pix learns from paired images"):
         Trainer(config(tmp_path, "pix2pix", "digits2mnist"), dataset=pairs(paired=False))
-    with pytest.raises(GanforgeError, match="translates between two image domains"):
+    with pytest.raises(GanforgeError, match="cyclegan trains on images of two domains"):
         Trainer(config(tmp_path, "cyclegan", "mnist-styles"), dataset=domains())
-    with pytest.raises(GanforgeError, match="stargan translates among the domains"):
+    with pytest.raises(GanforgeError,
+                       match="stargan trains on images; edges2mnist holds .* mnist-styles"):
         Trainer(config(tmp_path, "stargan", "edges2mnist"), dataset=pairs())
     with pytest.raises(GanforgeError, match="--arch does not apply to cyclegan"):
         Trainer(config(tmp_path, "cyclegan", "digits2mnist", arch="dcgan"),
@@ -126,7 +127,7 @@ def test_cyclegan_generator_loss_against_its_terms(tmp_path):
 def test_presets_differ_where_the_papers_do(tmp_path):
     data = pairs(paired=False)
     dual = Trainer(config(tmp_path, "dualgan", "digits2mnist"), dataset=data)
-    assert dual.cfg.loss == "wasserstein" and dual.cfg.clip == 0.01
+    assert dual.method.settings.loss == "wasserstein" and dual.method.settings.clip == 0.01
     assert dual.method.settings.cycle_weight == 1000 and dual.method.settings.pool_size == 0
     dual.fit()
     assert all(p.abs().max() <= 0.01 + 1e-7 for p in dual.method.D.parameters())

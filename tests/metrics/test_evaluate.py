@@ -28,7 +28,7 @@ from ganforge.metrics.evaluate import Evaluator, default_metrics, evaluate, pars
 from ganforge.metrics.extractor import InceptionExtractor
 from ganforge.metrics.frechet import feature_statistics, frechet_distance
 from ganforge.metrics.registry import metric_direction
-from ganforge.metrics.sources import load_source, take, to_uint8_nchw
+from ganforge.metrics.sources import load_images, take, to_uint8_nchw
 
 
 @pytest.fixture(scope="module")
@@ -207,26 +207,26 @@ def test_npz_sources_accept_nhwc_nchw_uint8_and_float(tmp_path) -> None:
     np.savez(tmp_path / "named.npz", labels=np.zeros(7), images=nchw.astype(np.float32) / 255)
     np.savez(tmp_path / "grey.npz", arr_0=nchw[:, 0])
     for name, want in [("nhwc", nchw), ("named", nchw), ("grey", nchw[:, :1])]:
-        source = load_source(tmp_path / f"{name}.npz")
+        source = load_images(tmp_path / f"{name}.npz")
         assert source.images.dtype == torch.uint8
         assert torch.equal(source.images, torch.from_numpy(want)), name
-    assert len(load_source(tmp_path / "nhwc.npz", n=3).images) == 3
+    assert len(load_images(tmp_path / "nhwc.npz", n=3).images) == 3
     with pytest.raises(MetricError, match=r"float images must lie in \[0, 1\]"):
         to_uint8_nchw(np.full((2, 1, 4, 4), -1.0), "x.npz")
     with pytest.raises(MetricError, match="1 or 3 channels"):
         to_uint8_nchw(np.zeros((2, 4, 5, 5), np.uint8), "x.npz")
     with pytest.raises(MetricError, match="not found"):
-        load_source(tmp_path / "missing.npz")
+        load_images(tmp_path / "missing.npz")
 
 
 def test_folder_and_dataset_sources(tmp_path) -> None:
     for i in range(4):
         Image.fromarray(np.full((12, 12), 60 * i, np.uint8)).save(tmp_path / f"{i}.png")
-    folder = load_source(tmp_path)
+    folder = load_images(tmp_path)
     assert folder.images.shape == (4, 1, 12, 12) and folder.images[3].max() == 180
-    assert load_source(tmp_path, image_size=8).images.shape == (4, 1, 8, 8)
-    test = load_source("digits:test")
+    assert load_images(tmp_path, image_size=8).images.shape == (4, 1, 8, 8)
+    test = load_images("digits:test")
     assert test.images.shape == (297, 1, 16, 16) and test.id == "digits:test:16px"
-    assert load_source("digits", n=10, image_size=8).images.shape == (10, 1, 8, 8)
+    assert load_images("digits", n=10, image_size=8).images.shape == (10, 1, 8, 8)
     with pytest.raises(ValueError, match="not a run directory, an image folder, an .npz"):
-        load_source("nope")
+        load_images("nope")

@@ -3,18 +3,10 @@ import torch
 from torch import nn
 
 from ganforge.errors import GanforgeError
-from ganforge.models.translation import (
-    PatchDiscriminator,
-    ResnetGenerator,
-    StarDiscriminator,
-    StarGenerator,
-    UNetGenerator,
-    UNITDecoders,
-    UNITEncoders,
-    norm_layer,
-    patch_layers_for,
-    receptive_field,
-)
+from ganforge.models.patch import PatchDiscriminator, patch_layers_for, receptive_field
+from ganforge.models.stargan import StarDiscriminator, StarGenerator
+from ganforge.models.translation import ResnetGenerator, UNetGenerator, norm_layer
+from ganforge.models.unit import UNITDecoders, UNITEncoders
 
 
 def n_params(module: nn.Module) -> int:

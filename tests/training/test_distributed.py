@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 
 from ganforge.cli import main
 from ganforge.config import TrainConfig
-from ganforge.configure import configure
+from ganforge.configure import configure, configure_saved
 from ganforge.data import (
     Augment,
     Batcher,
@@ -101,7 +101,7 @@ def train_rank(rank: int, world: int, port: int, cfg: dict, dump: str) -> None:
     join_group(rank, world, port)
     try:
         results = check_collectives(rank, world)
-        trainer = Trainer(TrainConfig.from_dict(cfg))
+        trainer = Trainer(configure_saved(cfg))
         trainer.fit()
         results.update(ckpt.prefixed("state", trainer.method.state_dict()))
         save_file({k: v.contiguous() for k, v in results.items()}, f"{dump}/rank{rank}.st")

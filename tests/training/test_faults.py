@@ -384,7 +384,11 @@ CONFIG_FAULTS = {
     "a huge image size": (lambda r: r["data_spec"].update(img_size=10**6),
                           r"img_size must lie in \[1, 4096\]"),
     "no data_spec": (lambda r: r.pop("data_spec"), "no 'data_spec' entry"),
-    "a bad method option": (lambda r: r["config"]["extra"].update(x=1), "--x does not apply"),
+    "an unknown key": (lambda r: r["config"].update(x=1),
+                       "unknown config key 'x' for dcgan; valid keys: "),
+    # The form of runs before the methods declared their settings: options in "extra".
+    "a bad option of an older run": (lambda r: r["config"].update(extra={"x": 1}),
+                                     "--x does not apply to dcgan"),
 }
 
 

@@ -28,9 +28,10 @@ def rows(path):
 
 def test_toy_data_sets_get_the_point_backbone_and_lab_defaults():
     cfg = configure(method="sngan", dataset="grid25")
-    assert cfg.arch == "toy" and cfg.eval_n == 2500 and cfg.batch_size == 256
-    assert cfg.loss == "hinge" and cfg.d_norm == "spectral"  # the preset itself is kept
-    assert configure(method="sngan", dataset="ring8", arch="toy", width=8).width == 8
+    assert cfg.settings.arch == "toy" and cfg.eval_n == 2500 and cfg.batch_size == 256
+    # The preset itself is kept.
+    assert cfg.settings.loss == "hinge" and cfg.settings.d_norm == "spectral"
+    assert configure(method="sngan", dataset="ring8", arch="toy", width=8).settings.width == 8
 
 
 def test_toy_run_writes_scatter_frames_gif_and_mode_metrics(tmp_path):

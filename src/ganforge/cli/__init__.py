@@ -9,13 +9,20 @@ import signal
 import sys
 import warnings
 from collections.abc import Sequence
+from types import ModuleType
 
-from ganforge.cli import bench, sample, train, translate
-from ganforge.cli import eval as evaluate
 from ganforge.errors import GanforgeError
 from ganforge.version import __version__
 
-COMMANDS = {"train": train, "sample": sample, "eval": evaluate, "translate": translate,
+
+def commands() -> dict[str, ModuleType]:
+    """The subcommands' modules. Imported when a command line is read, inside :func:`main`'s
+    error handling: they load torch, and a Ctrl-C meanwhile is an interrupt, not a
+    traceback."""
+    from ganforge.cli import bench, sample, train, translate
+    from ganforge.cli import eval as evaluate
+
+    return {"train": train, "sample": sample, "eval": evaluate, "translate": translate,
             "bench": bench}
 
 
@@ -24,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ganforge", description="Train and sample generative adversarial networks.")
     parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS.values():
+    for command in commands().values():
         command.add_parser(sub)
     return parser
 
@@ -41,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
             args = build_parser().parse_args(argv)
-            return COMMANDS[args.command].run(args)
+            return commands()[args.command].run(args)
     except GanforgeError as e:
         print(f"ganforge: error: {e}", file=sys.stderr)
         return 2

@@ -79,8 +79,9 @@ class LatentPictures:
             raise GanforgeError(
                 f"--latent-grid needs a 2-D latent space: train with --latent-dim 2 (or InfoGAN "
                 f"with two continuous codes); this run's G takes {width} noise values per "
-                f"sample (latent_dim {self.cfg.latent_dim}"
-                + (")" if width == self.cfg.latent_dim else ", with its other noise)"))
+                f"sample (latent_dim {self.method.settings.latent_dim}"
+                + (")" if width == self.method.settings.latent_dim
+                   else ", with its other noise)"))
         return self.picture(self._images(z, condition), n, title=title)
 
     def code_sweep(self, code: str = "cont:0", steps: int = 10, extent: float = 2.0,

@@ -23,11 +23,9 @@ from ganforge.methods.game import (
     Attention,
     Backbone,
     Clip,
+    DiscriminatorGame,
     DNorm,
-    GradientPenalty,
-    MinibatchDiscrimination,
     Objective,
-    R1Penalty,
 )
 from ganforge.methods.gan import GAN, ConditionedD
 from ganforge.models import ARCHITECTURES
@@ -97,7 +95,7 @@ class VAE(Posterior, Method):
 
     # The backbone's knobs alone: the VAE has no discriminator and no adversarial game.
     @dataclass(frozen=True)
-    class Settings(Backbone, Attention):
+    class Settings(Attention, Backbone):
         kl_weight: float = setting(1.0, "weight of the KL term (1: the ELBO)", above=0)
 
     defaults = {"arch": "dcgan", "lr": 1e-3, "beta1": 0.9}
@@ -132,8 +130,7 @@ class VAEGAN(Posterior, GAN):
     # feature reconstruction compares D's features of an image and of its reconstruction,
     # which augmentation would transform apart.
     @dataclass(frozen=True)
-    class Settings(Backbone, Attention, DNorm, MinibatchDiscrimination, Objective, Clip,
-                   GradientPenalty, R1Penalty):
+    class Settings(DiscriminatorGame, Attention, Backbone):
         kl_weight: float = setting(1.0, "weight of the KL term", above=0)
         recon_weight: float = setting(0.01, "gamma: weight of the feature-space reconstruction "
                                       "error in the decoder's loss (the encoder's weight is 1); "
@@ -193,7 +190,7 @@ class BiGAN(Encoding, ConditionedD, GAN):
 
     # Of the game's knobs those its discriminator of (image, code) pairs can take.
     @dataclass(frozen=True)
-    class Settings(Backbone, Attention, DNorm, Objective, Clip):
+    class Settings(Clip, Objective, DNorm, Attention, Backbone):
         pass
 
     defaults = {"arch": "dcgan", "beta1": 0.5}

@@ -52,9 +52,10 @@ class DataNeeds:
             held, _ = DATA_KINDS[spec.kind]
             wanted = " or ".join(DATA_KINDS[k][0] for k in self.kinds)
             fitting = [m for m, k in METHODS.items() if spec.kind in k.trains_on.kinds]
+            choices = [self.labelled if self.labels and k == "image" else DATA_KINDS[k][1]
+                       for k in self.kinds]
             raise GanforgeError(f"{method} trains on {wanted}; {dataset} holds {held}: choose "
-                                f"{' or '.join(DATA_KINDS[k][1] for k in self.kinds)}, or "
-                                f"train {', '.join(fitting)} on it")
+                                f"{' or '.join(choices)}, or train {', '.join(fitting)} on it")
         if self.labels and spec.num_classes < 2:
             raise GanforgeError(f"{method} needs a labelled data set; {dataset} has no class "
                                 f"labels (try {self.labelled})")

@@ -122,7 +122,7 @@ class Objective(Loss):
 
     label_smoothing: float = setting(0.0, "one-sided label smoothing: real target 1 - S, e.g. "
                                      "0.1", at_least=0.0, below=0.5, example=0.1, metavar="S",
-                                     what="the amount taken off the real target")
+                                     what="the amount taken off the real target,")
 
     def check(self, warn: bool = True) -> None:
         super().check(warn)
@@ -156,8 +156,15 @@ class Augment(Settings):
 
 
 @dataclass(frozen=True)
-class GameSettings(Augment, HistoricalAveraging, FeatureMatching, R1Penalty, GradientPenalty,
-                   Clip, Objective, MinibatchDiscrimination, DNorm, Attention, Backbone):
+class DiscriminatorGame(R1Penalty, GradientPenalty, Clip, Objective, MinibatchDiscrimination,
+                        DNorm):
+    """D's side of the game: its normalisation and minibatch discrimination, the objective it is
+    trained with, and the constraints on it (clipping, the gradient and R1 penalties)."""
+
+
+@dataclass(frozen=True)
+class GameSettings(Augment, HistoricalAveraging, FeatureMatching, DiscriminatorGame, Attention,
+                   Backbone):
     """Every knob of the GAN game: what the GAN family (gan, dcgan, the conditional GANs, the
     presets) honours."""
 

@@ -31,12 +31,7 @@ from ganforge.methods.capabilities import Staged
 from ganforge.methods.conditional import LabelConditioned
 from ganforge.methods.game import (
     Backbone,
-    Clip,
-    DNorm,
-    GradientPenalty,
-    MinibatchDiscrimination,
-    Objective,
-    R1Penalty,
+    DiscriminatorGame,
 )
 from ganforge.methods.gan import GAN
 from ganforge.models.conditional import ConcatDiscriminator, ConditionedGenerator
@@ -69,8 +64,7 @@ class LAPGAN(Staged, GAN):
     # networks, and augmenting D_k's image but not the coarser l_k it is conditioned on would
     # misalign them.
     @dataclass(frozen=True)
-    class Settings(Backbone, DNorm, MinibatchDiscrimination, Objective, Clip, GradientPenalty,
-                   R1Penalty):
+    class Settings(DiscriminatorGame, Backbone):
         levels: int = setting(0, "levels of the Laplacian pyramid, the coarsest included; 0: "
                               "halve the image while its side is even and the half at least "
                               "4 px (28 -> 14 -> 7, 32 -> 16 -> 8 -> 4, 8 -> 4)", at_least=0)

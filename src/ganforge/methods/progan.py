@@ -80,8 +80,8 @@ class ProGAN(Staged, Phased, GAN):
     # The game's objective and terms, on its own networks (pixel norm in G, the minibatch
     # standard deviation in D): none of the backbone knobs.
     @dataclass(frozen=True)
-    class Settings(Width, Latent, Objective, Clip, GradientPenalty, R1Penalty, FeatureMatching,
-                   HistoricalAveraging, Augment):
+    class Settings(Augment, HistoricalAveraging, FeatureMatching, R1Penalty, GradientPenalty,
+                   Clip, Objective, Latent, Width):
         phase_steps: int = setting(0, "steps of each growth phase (stable, fade-in, stable, "
                                    "...); 0 splits the run's steps evenly over the 2L-1 phases",
                                    at_least=0)

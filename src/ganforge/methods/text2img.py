@@ -21,13 +21,8 @@ from ganforge.methods.game import (
     Attention,
     Augment,
     Backbone,
-    Clip,
-    DNorm,
-    GradientPenalty,
+    DiscriminatorGame,
     HistoricalAveraging,
-    MinibatchDiscrimination,
-    Objective,
-    R1Penalty,
 )
 from ganforge.methods.gan import GAN
 from ganforge.models.text import (
@@ -91,8 +86,7 @@ class Text2Image(TextConditioned, GAN):
 
     # The game's knobs but feature matching: its G is judged on (image, caption) pairs.
     @dataclass(frozen=True)
-    class Settings(Backbone, Attention, DNorm, MinibatchDiscrimination, Objective, Clip,
-                   GradientPenalty, R1Penalty, HistoricalAveraging, Augment):
+    class Settings(Augment, HistoricalAveraging, DiscriminatorGame, Attention, Backbone):
         ca_weight: float = setting(2.0, "weight of conditioning augmentation's KL term in G's "
                                    "loss (the KL averaged over the code's dimensions; 2.0 as "
                                    "StackGAN's code, stageI/cfg/birds.yml TRAIN.COEFF.KL; the "

@@ -53,7 +53,7 @@ class RunSession:
             if going_on:
                 on_disk = ckpt.checkpoint_step(run_dir / ckpt.CHECKPOINT)
                 if on_disk != self.last_checkpoint_step:
-                    raise GanforgeError(f"{run_dir} moved on to step {on_disk} after this self "
+                    raise GanforgeError(f"{run_dir} moved on to step {on_disk} after this trainer "
                                         f"read its step-{self.last_checkpoint_step} checkpoint; "
                                         "resume it again")
             prepare(run_dir, resumed=going_on)

@@ -54,7 +54,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision_equivalents import normalize, to_tensor
 
-from ganforge.config import resolve_device
+from ganforge.devices import resolve_device
 from ganforge.data import ImageDataset, load_dataset
 from ganforge.errors import GanforgeError
 from ganforge.training import Trainer

@@ -31,12 +31,11 @@ from torch import nn
 from ganforge.configure import configure
 from ganforge.data import from_uint8, load_dataset, to_uint8
 from ganforge.data.translation import crop_to
-from ganforge.methods.translation import side_by_side
 from ganforge.metrics.domain import load_mnist_classifier, mnist_fid
 from ganforge.metrics.image_quality import l1_error, psnr, ssim
 from ganforge.nn import eval_mode
 from ganforge.training import Trainer
-from ganforge.viz import image_grid, save_image
+from ganforge.viz import image_grid, save_image, side_by_side
 
 
 def train(method: str, dataset: str, args, name: str, **fields) -> Trainer:

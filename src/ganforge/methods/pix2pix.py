@@ -37,7 +37,8 @@ class Pix2Pix(Translation):
             self.D = self.discriminator(spec.img_channels + spec.b_channels)
 
     def groups(self):
-        return {"D": [self.D], "G": [self.G]} if hasattr(self, "D") else {"G": [self.G]}
+        return ({"D": [self.D], "G": [self.G]} if self.settings.adversarial_weight > 0
+                else {"G": [self.G]})
 
     def translate(self, x, direction="AtoB", G=None):
         self.check_direction(direction)
@@ -60,7 +61,7 @@ class Pix2Pix(Translation):
         l1 = l1_reconstruction(fake, b)
         loss = self.settings.l1_weight * l1
         logs = {"l1": l1.detach()}
-        if hasattr(self, "D"):
+        if self.settings.adversarial_weight > 0:
             adversarial = self.adv_g(self.D(torch.cat([a, fake], 1)))
             loss = loss + self.settings.adversarial_weight * adversarial
             logs["g_adv"] = adversarial.detach()

@@ -54,8 +54,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision_equivalents import normalize, to_tensor
 
-from ganforge.devices import resolve_device
 from ganforge.data import ImageDataset, load_dataset
+from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.training import Trainer
 from ganforge.training.bench import (

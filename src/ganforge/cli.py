@@ -11,7 +11,14 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from ganforge.config import DEFAULT_STEPS, DEVICES, OPTIMIZERS, PRECISIONS, TrainConfig
+from ganforge.config import (
+    DEFAULT_STEPS,
+    DEVICES,
+    GAN_STEPS,
+    OPTIMIZERS,
+    PRECISIONS,
+    TrainConfig,
+)
 
 _D = TrainConfig()
 
@@ -47,7 +54,8 @@ def _add_train(sub) -> None:
     p.add_argument("--latent-dim", type=int, default=S,
                    help=f"size of z (default: {_D.latent_dim})")
     p.add_argument("--steps", type=int, default=S,
-                   help=f"generator steps to train (default: {DEFAULT_STEPS})")
+                   help=f"generator steps to train (default: {DEFAULT_STEPS}; gan: "
+                   f"{GAN_STEPS})")
     p.add_argument("--epochs", type=float, default=S, help="train this many passes over the "
                    "data instead of --steps")
     p.add_argument("--time-limit", type=float, default=S, metavar="SECONDS",
@@ -112,7 +120,8 @@ def _add_train(sub) -> None:
                         help="a SAGAN self-attention block in G and D at the RES x RES feature "
                         "map (dcgan and resnet backbones; default: off)")
     p.add_argument("--ema", type=float, default=S,
-                   help="keep an EMA of G with this decay, e.g. 0.999 (default: off)")
+                   help="keep an EMA of G with this decay, e.g. 0.999; 0: none (default: 0.999 "
+                   "for gan, else none)")
     p.add_argument("--seed", type=int, default=S, help=f"(default: {_D.seed})")
     p.add_argument("--device", default=S, help=f"one of: {', '.join(DEVICES)} "
                    f"(default: {_D.device})")

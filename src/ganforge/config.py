@@ -18,15 +18,19 @@ D_NORMS = ("batch", "none", "layer", "spectral")
 G_NORMS = ("batch", "virtual")
 PRECISIONS = ("fp32", "bf16", "fp16")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
-# Without --steps or --epochs a run trains this many generator steps.
+# Without --steps or --epochs a run trains this many generator steps...
 DEFAULT_STEPS = 1500
+# ...and a run of the MLP GAN, the quick start's method, this many (about 50 s on 2 CPU cores).
+GAN_STEPS = 4000
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Every choice of a run. ``None`` means "the method's or data set's default"."""
 
-    method: str = "dcgan"
+    # The quick start's: at its CPU budget the MLP GAN with an EMA of G draws the embedded digits
+    # far better than DCGAN (benchmarks/RESULTS.md, "Sample quality per CPU-minute").
+    method: str = "gan"
     dataset: str = "digits"
     data_dir: str | None = None
     image_size: int | None = None
@@ -267,8 +271,9 @@ def validate(cfg: TrainConfig, *, saved_run: bool = False) -> TrainConfig:
     check_choice("--direction", cfg.direction, ("AtoB", "BtoA"))
     if cfg.jitter < 0:
         raise GanforgeError(f"--jitter is a number of pixels, 0 or more; got {cfg.jitter}")
-    if cfg.ema is not None and not 0.0 < cfg.ema < 1.0:
-        raise GanforgeError(f"--ema is a decay in (0, 1), e.g. 0.999; got {cfg.ema}")
+    if cfg.ema is not None and not 0.0 <= cfg.ema < 1.0:
+        raise GanforgeError(f"--ema is a decay in (0, 1), e.g. 0.999, or 0 for none; got "
+                            f"{cfg.ema}")
     if cfg.image_size is not None and cfg.image_size < 4:
         raise GanforgeError(f"--image-size must be at least 4, got {cfg.image_size}")
     validate_evaluation(cfg)
@@ -374,5 +379,13 @@ def with_method_defaults(method: str, **overrides: Any) -> TrainConfig:
     from ganforge.methods import METHODS
 
     dataset = overrides.get("dataset", TrainConfig.dataset)
-    return TrainConfig(method=method, **{**METHODS.get(method).defaults,
-                                         **dataset_defaults(dataset), **overrides})
+    return TrainConfig(method=method, **runnable({**METHODS.get(method).defaults,
+                                                  **dataset_defaults(dataset)}, overrides))
+
+
+def runnable(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` over ``defaults``, except that a method's default step count yields to
+    ``--epochs`` given by the user (a run is measured in one or the other)."""
+    if given.get("epochs") is not None and given.get("steps") is None:
+        defaults = {k: v for k, v in defaults.items() if k != "steps"}
+    return {**defaults, **given}

@@ -420,7 +420,7 @@ def load(run_dir: str | Path, device: str = "auto") -> Model:
     tensors, state = ckpt.load_checkpoint(path)
     method = METHODS.get(cfg.method)(cfg, info["data_spec"])
     expected = method.state_dict()
-    if cfg.ema is not None:
+    if cfg.ema:  # 0 or None: no average was kept
         expected.update(ckpt.prefixed("G_ema", method.G.state_dict()))
     ckpt.check_tensors(path, tensors, expected, others=ckpt.OTHER_PREFIXES)
     weights = {k: v for k, v in tensors.items() if k in method.state_dict()}

@@ -29,6 +29,7 @@ from ganforge.config import (
     TrainConfig,
     dataset_defaults,
     resolve_device,
+    runnable,
     validate,
     write_json,
 )
@@ -67,7 +68,8 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
     """Fill fields left as None from the method's defaults (e.g. its backbone), and the
     method's options left unset from theirs."""
     method = METHODS.get(cfg.method)
-    defaults = {**method.defaults, **dataset_defaults(cfg.dataset)}
+    defaults = runnable({**method.defaults, **dataset_defaults(cfg.dataset)},
+                        {"epochs": cfg.epochs, "steps": cfg.steps})
     filled = {k: v for k, v in defaults.items() if getattr(cfg, k, None) is None}
     # Written into the run's config.json, so a run resumed after a default changes goes on
     # as it started (an older run, saved without them, takes today's defaults).

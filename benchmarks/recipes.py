@@ -40,7 +40,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -303,6 +303,10 @@ def cmd_run(args) -> None:
     for item in args.set or []:
         key, _, value = item.partition("=")
         fields[key] = json.loads(value) if value[:1] in "0123456789-[{tfn" else value
+    method = fields.pop("method", None)
+    fields = config_fields(replace(task, method=method or task.method), fields)
+    if method:
+        fields["method"] = method
     scorer = Scorer(args.data_dir, args.device)
     work = Path(tempfile.mkdtemp(prefix="recipes-"))
     limit = args.time_limit or (None if args.steps else task.budget_s)

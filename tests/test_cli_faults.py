@@ -41,8 +41,8 @@ from ganforge.training.progress import Progress
 from tests.training.test_trainer import config
 
 SRC = Path(ganforge.__file__).resolve().parents[1]
-TINY = ["--dataset", "digits", "--image-size", "16", "--width", "8", "--latent-dim", "8",
-        "--batch-size", "32", "--device", "cpu", "--seed", "5"]
+TINY = ["--method", "dcgan", "--dataset", "digits", "--image-size", "16", "--width", "8",
+        "--latent-dim", "8", "--batch-size", "32", "--device", "cpu", "--seed", "5"]
 
 
 @pytest.fixture(autouse=True)

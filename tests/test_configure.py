@@ -30,7 +30,7 @@ def test_a_method_has_its_declared_settings_with_its_defaults():
     ({"method": "cyclegan", "loss": "relativistic"}, "--loss relativistic does not apply to "),
     ({"method": "pix2pix", "eval_every": 10}, "--eval-every does not apply to pix2pix"),
     ({"method": "gan", "nosuch": 1}, "--nosuch does not apply to gan (unknown option); gan takes"),
-    ({"ema": 1.5}, "--ema is a decay in (0, 1), e.g. 0.999; got 1.5"),
+    ({"ema": 1.5}, "--ema is a decay (0: none) in [0, 1), e.g. 0.999; got 1.5"),
     ({"lr_decay_from": 1.0}, "--lr-decay-from is the fraction of training after which the "
                              "learning rate decays, in [0, 1), e.g. 0.5; got 1.0"),
     ({"label_smoothing": 0.5}, "--label-smoothing is the amount taken off the real target, "

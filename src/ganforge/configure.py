@@ -60,11 +60,17 @@ def setting_owners() -> dict[str, list[str]]:
     return owners
 
 
-def method_defaults(method: type[Method], dataset: str) -> dict[str, Any]:
-    """The fields ``method`` and then ``dataset`` change from their declared defaults."""
+def method_defaults(method: type[Method], dataset: str,
+                    epochs: float | None = None) -> dict[str, Any]:
+    """The fields ``method`` and then ``dataset`` change from their declared defaults. A
+    method's default step count yields to ``epochs`` given by the user: a run is measured in
+    one or the other."""
     own = settings_fields(method).keys() | {f.name for f in general_fields()}
     data = POINT_DATA_DEFAULTS if is_point_dataset(dataset) else {}
-    return {**method.defaults, **{k: v for k, v in data.items() if k in own}}
+    defaults = {**method.defaults, **{k: v for k, v in data.items() if k in own}}
+    if epochs is not None:
+        defaults.pop("steps", None)
+    return defaults
 
 
 def _not_a_setting(name: str, method: str, from_file: bool) -> GanforgeError:
@@ -103,7 +109,11 @@ def configure(fields: dict[str, Any] | None = None, **overrides: Any) -> TrainCo
     given = {**(fields or {}), **overrides}
     method = given.pop("method", TrainConfig.method)
     dataset = given.get("dataset", TrainConfig.dataset)
-    cfg = _build(method, {**method_defaults(METHODS.get(method), dataset), **given})
+    if given.get("steps") is None:
+        epochs = given.get("epochs")
+    else:
+        epochs = None
+    cfg = _build(method, {**method_defaults(METHODS.get(method), dataset, epochs), **given})
     return validate(resolve(cfg))
 
 
@@ -134,7 +144,8 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
     """Fill fields left as None from the method's and data set's defaults (e.g. its backbone),
     and the evaluation metrics from the data set."""
     values = cfg.to_dict()
-    defaults = method_defaults(METHODS.get(cfg.method), cfg.dataset)
+    defaults = method_defaults(METHODS.get(cfg.method), cfg.dataset,
+                               cfg.epochs if cfg.steps is None else None)
     filled = {k: v for k, v in defaults.items() if values[k] is None}
     cfg = cfg.replace(**filled) if filled else cfg
     if cfg.eval_every is not None and cfg.eval_metrics is None:

@@ -67,3 +67,14 @@ def test_average_ramps_up_so_the_initial_weights_are_forgotten():
         ema.update()
     assert float(ema.current_decay()) == pytest.approx(0.999)
     assert float(ema.updates) == 10_001.0
+
+
+def test_the_mlp_gan_keeps_an_ema_by_default_and_ema_0_turns_it_off(tmp_path, digits):
+    from ganforge.inference import load
+
+    default = Trainer(config(tmp_path, "default", method="gan"), dataset=digits)
+    assert default.cfg.ema == 0.999 and default.ema is not None
+    off = Trainer(config(tmp_path, "off", method="gan", ema=0.0, steps=2), dataset=digits)
+    assert off.ema is None
+    off.fit()
+    assert load(tmp_path / "off", device="cpu").step == 2

@@ -126,7 +126,7 @@ def load(run_dir: str | Path, device: str = "auto") -> Model:
     tensors, state = ckpt.load_checkpoint(path)
     method = METHODS.get(cfg.method)(cfg, info["data_spec"])
     method.load_state_dict(ckpt.sampling_weights(path, tensors, method.state_dict(),
-                                                 ema=cfg.ema is not None))
+                                                 ema=bool(cfg.ema)))
     if isinstance(method, Phased):
         # A run stopped mid-way (progressive growing) samples from the phase it had reached.
         method.set_progress(max(state["step"] - 1, 0), state["total_steps"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganforge.config import GAN_STEPS
 from ganforge.data.spec import DataSpec
 from ganforge.errors import GanforgeError
 from ganforge.losses import (
@@ -50,7 +51,9 @@ class GAN(Method):
     """
 
     Settings = GameSettings
-    defaults = {"arch": "mlp"}
+    # An EMA of G lifted the MLP GAN's samples most of all the settings measured for issue #22
+    # (benchmarks/RESULTS.md): the MLP's samples swing between strokes from step to step.
+    defaults = {"arch": "mlp", "ema": 0.999, "steps": GAN_STEPS}
     trains_on = DataNeeds(kinds=("image", "points"))
     # Feature matching's loss: the squared distance between the feature means (sec. 3.1), or
     # with this set, its mean over the features (the released semi-supervised code's).

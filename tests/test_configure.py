@@ -83,3 +83,12 @@ def test_a_bare_train_config_is_configured_by_the_python_api(tmp_path):
                                        batch_size=8, device="cpu", out=str(tmp_path / "bare")),
                            width=8)
     assert model.cfg.settings.arch == "mlp" and model.cfg.settings.width == 8
+
+
+def test_a_methods_default_steps_yield_to_epochs_given_by_the_user():
+    from ganforge.config import GAN_STEPS
+
+    assert configure(method="gan").steps == GAN_STEPS
+    by_epochs = configure(method="gan", epochs=2.0)
+    assert by_epochs.steps is None and by_epochs.epochs == 2.0
+    assert configure(method="gan", steps=7).steps == 7

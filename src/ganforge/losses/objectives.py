@@ -34,6 +34,7 @@ from ganforge.losses.adversarial import (
     wasserstein_d,
     wasserstein_g,
 )
+from ganforge.losses.fdivergence import DIVERGENCES, FDivergence
 from ganforge.registry import Registry
 
 DLoss = Callable[..., torch.Tensor]
@@ -141,3 +142,15 @@ _add(
         g_needs_real=True,
     )
 )
+
+
+def _add_f_gan(divergence: FDivergence) -> None:
+    name = f"f:{divergence.name}"
+    d = _without_smoothing(name, divergence.d_loss)
+    g = _fake_only(divergence.g_loss)
+    d.__doc__ = g.__doc__ = f"f-GAN (Nowozin et al. 2016) with the {divergence.name} divergence"
+    _add(AdversarialLoss(name, d, g, g_needs_real=False))
+
+
+for _divergence in DIVERGENCES.values():
+    _add_f_gan(_divergence)

@@ -24,7 +24,8 @@ G_NORMS = ("batch", "virtual")
 # Said of two declarations each: the translation methods' knobs of the same name take fewer
 # values (translation.py).
 LOSS_HELP = ("adversarial objective; gan is the non-saturating loss, minimax eq. 1 of "
-             "Goodfellow et al.")
+             "Goodfellow et al.; f:<divergence> is f-GAN (Nowozin et al. 2016) with that "
+             "f-divergence")
 D_NORM_HELP = ("D's normalisation (batch: the backbone's own; spectral: Miyato et al. 2018, "
                "replacing batch norm)")
 

@@ -34,6 +34,44 @@ def test_cgan_conditions_both_networks(d_cond, tmp_path):
     assert not torch.allclose(logits, method.D(images, (y + 1) % 10))
 
 
+def test_two_head_d_scores_realism_without_the_label_and_the_match_with_it(tmp_path):
+    method = build("cgan", tmp_path, d_cond="two-head")
+    x, y = torch.randn(6, 1, 16, 16), torch.tensor([0, 1, 2, 3, 4, 9])
+    h = method.D.features(x, y)
+    # The realism head does not read the label; the match head does.
+    assert torch.equal(method.D.logits(h, y), method.D.logits(h, (y + 1) % 10))
+    assert method.D.match(h, y).shape == (6,)
+    assert not torch.allclose(method.D.match(h, y), method.D.match(h, (y + 1) % 10))
+    assert any(p is method.D.match_head[0].weight for p in method.D.parameters())
+
+
+def test_two_head_match_loss_takes_real_images_with_their_label_and_with_a_wrong_one(tmp_path):
+    method = build("cgan", tmp_path, d_cond="two-head", match_weight=2.0)
+    seen = []
+    match = method.D.match
+    method.D.match = lambda h, y: seen.append(y.clone()) or match(h, y)
+    h_real, y = torch.randn(64, method.D.feature_dim), torch.arange(64) % 10
+    loss, logs = method.aux_d_loss(h_real, y, None, None)
+    matched, mismatched = seen
+    assert torch.equal(matched, y) and (mismatched != y).all()
+    assert ((mismatched >= 0) & (mismatched < 10)).all()
+    expected = (torch.nn.functional.softplus(-match(h_real, matched)).mean()
+                + torch.nn.functional.softplus(match(h_real, mismatched)).mean())
+    assert torch.allclose(loss, 2.0 * expected) and 0 <= logs["match_acc"] <= 1
+    # G wants its fakes read as showing the requested class.
+    g_loss, _ = method.aux_g_loss(h_real, y)
+    assert torch.allclose(g_loss, 2.0 * torch.nn.functional.softplus(-match(h_real, y)).mean())
+
+
+def test_two_head_cgan_learns_to_tell_matched_from_mismatched_pairs(tmp_path, digits):
+    cfg = tiny_config("cgan", tmp_path, d_cond="two-head", steps=30, log_every=1,
+                      sample_every=30, checkpoint_every=30, lr_d=1e-3)
+    rows = read_log(Trainer(cfg, dataset=digits).fit() / "log.jsonl")
+    first = sum(r["match_loss"] for r in rows[:5]) / 5
+    last = sum(r["match_loss"] for r in rows[-5:]) / 5
+    assert last < first - 0.2 and rows[-1]["match_acc"] > 0.6
+
+
 def test_acgan_classifies_on_ds_features(tmp_path):
     method = build("acgan", tmp_path)
     h = method.D.features(torch.randn(4, 1, 16, 16))

@@ -18,6 +18,7 @@ from ganforge.models.conditional import (
     ConcatDiscriminator,
     ConditionedGenerator,
     ProjectionDiscriminator,
+    TwoHeadDiscriminator,
     check_labels,
 )
 
@@ -70,16 +71,46 @@ class CGAN(ConditionedD, LabelConditioned):
     @dataclass(frozen=True)
     class Settings(GameSettings):
         d_cond: str = setting("concat", "how D sees the class: concat (an embedded label plane "
-                              "beside the image) or projection (inner product with D's "
-                              "features)", choices=("concat", "projection"))
+                              "beside the image), projection (inner product with D's "
+                              "features) or two-head (a realism head and a separate head "
+                              "scoring whether image and class match)",
+                              choices=("concat", "projection", "two-head"))
+        match_weight: float = setting(1.0, "with --d-cond two-head: the weight of the match "
+                                      "head's loss, for D and for G", at_least=0)
 
     def build_networks(self):
         concat = self.settings.d_cond == "concat"
         G, D = build_backbone(self.cfg, self.spec, g_extra_inputs=self.num_classes,
                               d_extra_channels=1 if concat else 0)
-        D = (ConcatDiscriminator(D, self.num_classes, self.spec.img_size) if concat
-             else ProjectionDiscriminator(D, self.num_classes))
+        if concat:
+            D = ConcatDiscriminator(D, self.num_classes, self.spec.img_size)
+        elif self.settings.d_cond == "two-head":
+            D = TwoHeadDiscriminator(D, self.num_classes)
+        else:
+            D = ProjectionDiscriminator(D, self.num_classes)
         return ConditionedGenerator(G, self.label_encoder()), D
+
+    # The two-head D's match head is a classifier of (x, y) pairs, trained on real images with
+    # their own label (matched) and with a wrong one (mismatched). Fakes are not among its
+    # negatives: whether a fake looks real is the realism head's question, and teaching the
+    # match head that fakes never match would make it a second realism head. G wants its
+    # images read as real by one head and as showing the requested class by the other.
+
+    def aux_d_loss(self, h_real, c_real, h_fake, c_fake):
+        if self.settings.d_cond != "two-head":
+            return 0.0, {}
+        shift = torch.randint(1, self.num_classes, c_real.shape, device=c_real.device)
+        wrong = (c_real + shift) % self.num_classes
+        matched, mismatched = self.D.match(h_real, c_real), self.D.match(h_real, wrong)
+        loss = F.softplus(-matched).mean() + F.softplus(mismatched).mean()
+        accuracy = ((matched > 0).float().mean() + (mismatched < 0).float().mean()) / 2
+        return self.settings.match_weight * loss, {"match_loss": loss, "match_acc": accuracy}
+
+    def aux_g_loss(self, h_fake, c_fake):
+        if self.settings.d_cond != "two-head":
+            return 0.0, {}
+        loss = F.softplus(-self.D.match(h_fake, c_fake)).mean()
+        return self.settings.match_weight * loss, {"g_match_loss": loss}
 
 
 @register_method("acgan")

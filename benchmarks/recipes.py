@@ -302,7 +302,10 @@ def cmd_run(args) -> None:
     fields = {}
     for item in args.set or []:
         key, _, value = item.partition("=")
-        fields[key] = json.loads(value) if value[:1] in "0123456789-[{tfn" else value
+        try:
+            fields[key] = json.loads(value)
+        except json.JSONDecodeError:  # a word, e.g. two-head
+            fields[key] = value
     method = fields.pop("method", None)
     fields = config_fields(replace(task, method=method or task.method), fields)
     if method:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from ganforge.data import to_uint8
 from ganforge.devices import DEVICES
 from ganforge.errors import GanforgeError
 from ganforge.inference import load
 from ganforge.metrics.sources import load_images
-from ganforge.viz import save_image
+from ganforge.viz import image_grid, save_image
 from ganforge.viz.grid import check_suffix
 from ganforge.viz.scatter import save_gif
 
@@ -63,6 +64,22 @@ def add_parser(sub) -> None:
     p.add_argument("--rows", type=int, default=8,
                    help="rows of --interpolate and --interpolate-text")
     p.add_argument("--mode", default="slerp", help="interpolation: linear or slerp")
+    p.add_argument("--d-filter", default=None, metavar="RULE",
+                   help="keep only candidates the run's D accepts: drs (discriminator "
+                   "rejection sampling, Azadi et al. 2019, D calibrated on 1,000 images of the "
+                   "run's data) or top:P%% (the best P percent by D's score)")
+
+
+def calibration_images(model, n: int = 1000):
+    """Real images to calibrate D's scores with: the run's own data set, when it is here."""
+    if model.draws_points:
+        return None
+    try:
+        return load_images(model.cfg.dataset, n, data_dir=model.cfg.data_dir,
+                           image_size=model.method.spec.img_size).images
+    except GanforgeError as error:
+        print(f"D's scores are not calibrated: {error}")
+        return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,6 +100,13 @@ def run(args: argparse.Namespace) -> int:
         raise GanforgeError(f"--{chosen[0].replace('_', '-')} does not apply to a "
                             f"{model.cfg.method} run, which translates given images: use "
                             "`ganforge translate`, or no picture option for its input/output grid")
+    if args.d_filter is not None and (chosen or args.text is not None or model.translates
+                                      or model.draws_points):
+        option = "--" + (chosen[0] if chosen else "text").replace("_", "-")
+        other = ("a translation run" if model.translates else "a toy run's points"
+                 if model.draws_points else option)
+        raise GanforgeError(f"--d-filter draws a grid of filtered random samples; it does not "
+                            f"combine with {other}")
     if args.interpolate_text is not None and len(args.text or ()) != 1:
         raise GanforgeError("--interpolate-text B walks from one caption to another: give "
                             "exactly one --text A with it")
@@ -131,6 +155,13 @@ def run(args: argparse.Namespace) -> int:
         picture = model.interpolation(args.rows, args.interpolate, args.mode, seed=args.seed)
         path = save_image(picture, args.out)
         what = f"{args.rows} {args.mode} interpolations"
+    elif args.d_filter is not None:
+        images, report = model.sample_filtered(args.n, args.d_filter, seed=args.seed,
+                                               real=calibration_images(model), classes=args.cls)
+        path = save_image(image_grid(to_uint8(images * 2 - 1), nrow=args.nrow), args.out,
+                          model.scale)
+        what = (f"{args.n} samples that D accepted ({report.accepted} of {report.candidates} "
+                f"candidates, {report.acceptance:.0%})")
     else:
         path = model.save_grid(args.out, n=args.n, seed=args.seed, nrow=args.nrow,
                                classes=args.cls)

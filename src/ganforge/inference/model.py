@@ -92,6 +92,20 @@ class Model(LatentPictures, TextPictures, Reconstructions, Translations):
         fakes = self.method.sample(n, generator, condition=condition)
         return fakes if self.draws_points else self._unit_range(fakes)
 
+    def sample_filtered(self, n: int, rule: str = "drs", seed: int = 0,
+                        real: torch.Tensor | None = None, classes=None):
+        """``n`` images in [0, 1] that the run's D accepted (:mod:`.rejection`: ``drs``, or
+        ``top:P%``), and the filter's report (candidates drawn, acceptance, calibration).
+        ``real`` (uint8 images of the training data) calibrates D's scores first."""
+        from ganforge.inference.rejection import DFilter, DiscriminatorFilter
+
+        chooser = DiscriminatorFilter(self.method, DFilter.parse(rule), real=real)
+        condition_for = None
+        if classes is not None:
+            condition_for = lambda k: self.condition(torch.as_tensor(classes).expand(k))  # noqa: E731
+        images = chooser.sample(n, seed, condition_for)
+        return self._unit_range(images), chooser.report
+
     @torch.no_grad()
     def generate(self, z: torch.Tensor, condition=None) -> torch.Tensor:
         """Images in [0, 1] for given latent vectors (and conditions, for conditional models)."""

@@ -37,7 +37,8 @@ def test_drs_accept_is_the_papers_rule_written_out():
     max_logit, eps = 2.5, 1e-6
     f = [d - max_logit - math.log(1 - math.exp(d - max_logit - eps)) for d in logits.tolist()]
     gamma = torch.quantile(torch.tensor(f, dtype=torch.float64), 0.95).item()
-    expected = [u < 1 / (1 + math.exp(-(fx - gamma))) for u, fx in zip(uniform.tolist(), f)]
+    expected = [u < 1 / (1 + math.exp(-(fx - gamma)))
+                for u, fx in zip(uniform.tolist(), f, strict=True)]
     assert drs_accept(logits, max_logit, uniform, 95, eps).tolist() == expected
     assert 0 < sum(expected) < len(expected)  # the rule both keeps and rejects here
 

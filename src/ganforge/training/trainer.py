@@ -199,13 +199,15 @@ class Trainer(Checkpointing, RunSession):
                     d_loss, d_logs = method.d_loss(batch)
                 self._update("D", d_loss)
             logs = {"d_loss": d_loss, **d_logs}
-        self._set_trainable("G")
-        with self.autocast():
-            g_loss, g_logs = method.g_loss(batches[-1])
-        self._update("G", g_loss)
+        if "G" in self.optimizers:  # a method of D alone has no G step
+            self._set_trainable("G")
+            with self.autocast():
+                g_loss, g_logs = method.g_loss(batches[-1])
+            self._update("G", g_loss)
+            logs = {**logs, "g_loss": g_loss, **g_logs}
         if self.ema is not None:
             self.ema.update()
-        self.losses.accumulate({**logs, "g_loss": g_loss, **g_logs})
+        self.losses.accumulate(logs)
 
     # ---- logs and the NaN guard ----------------------------------------------------------------
 

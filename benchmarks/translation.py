@@ -132,21 +132,28 @@ def cyclegan(args) -> dict:
     digits_classifier = fit_classifier(train_digits.a, train_digits.a_labels, 10, epochs=10)
     trainer = train(args.method, "digits2mnist", args, args.method, batch_size=args.batch_size,
                     width=args.width, **{"patch": args.patch})
-    ab, ba = translate(trainer, a, "AtoB"), translate(trainer, b, "BtoA")
-    aba, bab = translate(trainer, ab, "BtoA"), translate(trainer, ba, "AtoB")
+    ab = translate(trainer, a, "AtoB")
     result = {
         "steps": trainer.step,
         "digits_classifier_on_real_test": accuracy(digits_classifier, a, a_labels),
         "label_preserved_AtoB": accuracy(lenet, mnist_view(ab), a_labels),
-        "label_preserved_BtoA": accuracy(digits_classifier, ba, b_labels),
-        "cycle_l1_A": float(l1_error(from_uint8(aba), from_uint8(a)).mean()),
-        "cycle_l1_B": float(l1_error(from_uint8(bab), from_uint8(b)).mean()),
         "mnist_fid_AtoB": mnist_fid(mnist_view(b), mnist_view(ab)),
         "mnist_fid_A_untranslated": mnist_fid(mnist_view(b), mnist_view(a)),
     }
+    columns = [a[:16], ab[:16], b[:16]]
+    # One-sided translators (DistanceGAN without the cycle, DTN) have no B -> A.
+    if not getattr(trainer.method, "one_sided", False):
+        ba = translate(trainer, b, "BtoA")
+        aba, bab = translate(trainer, ab, "BtoA"), translate(trainer, ba, "AtoB")
+        result.update({
+            "label_preserved_BtoA": accuracy(digits_classifier, ba, b_labels),
+            "cycle_l1_A": float(l1_error(from_uint8(aba), from_uint8(a)).mean()),
+            "cycle_l1_B": float(l1_error(from_uint8(bab), from_uint8(b)).mean())})
+        columns.append(ba[:16])
     print(result, flush=True)
-    picture = side_by_side(a[:16], ab[:16], b[:16], ba[:16])
-    save_image(image_grid(picture, nrow=8), Path(args.root) / f"{args.method}-digits2mnist.png",
+    picture = side_by_side(*columns)
+    save_image(image_grid(picture, nrow=2 * len(columns)),
+               Path(args.root) / f"{args.method}-digits2mnist.png",
                2)
     return {args.method: result}
 
@@ -183,7 +190,7 @@ def main() -> None:
     p.add_argument("task", choices=("pix2pix", "cyclegan", "stargan"))
     p.add_argument("--seconds", type=float, default=300, help="training budget per run")
     p.add_argument("--method", default="cyclegan",
-                   help="cyclegan task: cyclegan, dualgan, discogan or unit")
+                   help="cyclegan task: cyclegan, dualgan, discogan, unit, distancegan or dtn")
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--patch", type=int, default=34, help="PatchGAN receptive field")
     p.add_argument("--batch-size", type=int, default=16)

@@ -155,3 +155,39 @@ class ImagePool(nn.Module):
         self.images.copy_(torch.where((writer >= 0).view(-1, 1, 1, 1), new, self.images))
         self.count.copy_((count + n).clamp(max=capacity))
         return out
+
+
+# ---- DistanceGAN (Benaim & Wolf 2017) ----------------------------------------------------------
+
+def pairwise_l1(x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of every pair i < j of a batch, [n (n - 1) / 2]."""
+    flat = x.flatten(1)
+    i, j = torch.triu_indices(len(x), len(x), offset=1, device=x.device)
+    return (flat[i] - flat[j]).abs().mean(1)
+
+
+def halves_l1(x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of each image's left and right halves, [n]."""
+    half = x.shape[-1] // 2
+    return (x[..., :half] - x[..., half : 2 * half]).abs().flatten(1).mean(1)
+
+
+def distance_loss(d_source: torch.Tensor, d_target: torch.Tensor,
+                  source_stats: torch.Tensor, target_stats: torch.Tensor) -> torch.Tensor:
+    """DistanceGAN's loss (Benaim & Wolf 2017, eq. 5/6): E |(d_A - μ_A) / σ_A - (d_B - μ_B) /
+    σ_B| over matching distances, d_A between source images (pairs, or an image's halves) and
+    d_B between their translations; ``*_stats`` = (μ, σ) of that distance over each domain's
+    training images, so the two domains' distances are compared in standard units."""
+    _check_shapes(d_source, d_target, "distance_loss")
+    source = (d_source - source_stats[0]) / source_stats[1]
+    target = (d_target - target_stats[0]) / target_stats[1]
+    return (source - target).abs().mean()
+
+
+def distance_stats(images: torch.Tensor, measure, n: int = 200,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """(μ, σ) of ``measure`` (``pairwise_l1`` or ``halves_l1``) over ``n`` images drawn from
+    ``images`` (float, in [-1, 1])."""
+    index = torch.randperm(len(images), generator=generator)[:n]
+    values = measure(images[index])
+    return torch.stack([values.mean(), values.std().clamp_min(1e-8)])

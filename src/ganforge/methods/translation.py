@@ -76,10 +76,12 @@ class Translation(Translator, Method):
 
     def __init__(self, cfg, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
-        self.objective = ADVERSARIAL_LOSSES.get(self.settings.loss)
+        # A method with its own D objective (DTN's three-way D) lacks the --loss knob.
+        loss = self.settings.loss if isinstance(self.settings, Loss) else None
+        self.objective = ADVERSARIAL_LOSSES.get(loss) if loss else None
         # ganforge's least-squares G loss is Mao et al.'s 1/2 E[(D - 1)^2]; the translation
         # papers' code weighs E[(D - 1)^2] against its cycle and reconstruction terms.
-        self.g_scale = 2.0 if self.settings.loss == "least-squares" else 1.0
+        self.g_scale = 2.0 if loss == "least-squares" else 1.0
         channels_b = spec.b_channels or spec.img_channels
         shape = (spec.img_size, spec.img_size)
         self.register_buffer("display_a", torch.zeros(SHOWN, spec.img_channels, *shape,
@@ -117,7 +119,7 @@ class Translation(Translator, Method):
         return self.g_scale * self.objective.g(fake_logits)
 
     def after_update(self, group: str) -> None:
-        if group == "D" and self.settings.clip is not None:
+        if group == "D" and isinstance(self.settings, Clip) and self.settings.clip is not None:
             clip_weights_(self.D.parameters(), self.settings.clip)
 
     def check_direction(self, direction: str) -> None:

@@ -21,6 +21,7 @@ from ganforge.data.translation import (
     TranslationData,
     load_digits2mnist,
     load_edges2mnist,
+    load_mnist_halves,
     load_mnist_styles,
     load_paired_folder,
     load_unpaired_folder,
@@ -102,6 +103,18 @@ def _edges2mnist(root: Path, split: str, download: bool):
 def _digits2mnist(root: Path, split: str, download: bool):
     """Unpaired translation: scikit-learn's digits <-> MNIST, 32 px."""
     return load_digits2mnist(root, split, download)
+
+
+@DATASETS.register("mnist-edges")
+def _mnist_edges(root: Path, split: str, download: bool):
+    """Two unpaired domains (CoGAN): MNIST digits, and edge maps of other MNIST digits, 32 px."""
+    return load_mnist_halves(root, split, download, "edges")
+
+
+@DATASETS.register("mnist-negative")
+def _mnist_negative(root: Path, split: str, download: bool):
+    """Two unpaired domains (CoGAN): MNIST digits, and negatives of other MNIST digits, 32 px."""
+    return load_mnist_halves(root, split, download, "negative")
 
 
 @DATASETS.register("mnist-styles")

@@ -25,7 +25,8 @@ Loader = Callable[..., ImageDataset]
 DATASETS: Registry[Loader] = Registry("dataset")
 # The size a data set is trained at when the user does not choose one.
 DEFAULT_IMAGE_SIZE = {"digits": 16, "mnist": 28, "fashion-mnist": 28, "cifar10": 32, "fake": 28,
-                      "stacked-mnist": 28, "edges2mnist": 32, "digits2mnist": 32,
+                      "stacked-mnist": 28, "edges2mnist": 32, "digits2mnist": 32, "mnist-edges": 32,
+                      "mnist-negative": 32,
                       "mnist-styles": 32, "captioned-mnist": 28, "captioned-digits": 16}
 FOLDER_PREFIX = "folder:"
 

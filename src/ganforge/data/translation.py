@@ -186,6 +186,21 @@ def load_digits2mnist(root: Path, split: str, download: bool) -> TranslationData
                            a_labels=digits.labels, b_labels=mnist.labels)
 
 
+def load_mnist_halves(root: Path, split: str, download: bool, other: str) -> TranslationData:
+    """CoGAN's digit tasks (Liu & Tuzel 2016, sec. 5): A = the digits of one half of MNIST,
+    B = the ``other`` view (``edges`` or ``negative``) of the digits of the other half, so no
+    image of B is a view of an image of A: the two domains share their content, never a pair."""
+    mnist = _mnist_padded(root, split, download)
+    order = torch.randperm(len(mnist), generator=torch.Generator().manual_seed(0))
+    half = len(order) // 2
+    first, second = order[:half], order[half : 2 * half]
+    b = mnist.images[second]
+    b = edge_maps(b) if other == "edges" else 255 - b
+    return TranslationData(f"mnist-{other}", mnist.images[first], b, paired=False,
+                           domain_names=("digits", other), a_labels=mnist.labels[first],
+                           b_labels=mnist.labels[second])
+
+
 def load_mnist_styles(root: Path, split: str, download: bool) -> StyledDigits:
     """MNIST digits, each drawn in one style of STYLES chosen by a fixed permutation, RGB 32 px;
     labels are the styles (StarGAN's domains), ``digits`` the digits."""

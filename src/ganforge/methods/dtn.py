@@ -26,6 +26,7 @@ from ganforge.config import setting
 from ganforge.data import from_uint8
 from ganforge.data.spec import DataSpec
 from ganforge.errors import GanforgeError
+from ganforge.methods.backbone import replace_batch_norm
 from ganforge.methods.base import Logs, register_method
 from ganforge.methods.game import Width
 from ganforge.methods.translation import Translation
@@ -82,6 +83,10 @@ class DTN(Translation):
         D = dcgan.discriminator(img_channels=cb, img_size=spec.img_size,
                                 width=self.settings.width)
         D.head = nn.Linear(D.feature_dim, 3)
+        # D sees one batch of all three classes, G a batch of its two: batch norm would score
+        # G's outputs with other statistics than D learned them with, and G won by that gap
+        # (D 100% right on its batches, G's fakes read as real on its own).
+        replace_batch_norm(D, lambda bn: nn.Identity())
         self.D = D
 
     def train(self, mode: bool = True):

@@ -38,6 +38,11 @@ TOY_VARIANTS: dict[str, dict] = {
     "LSGAN": {"method": "lsgan"},
     "hinge + SN": {"method": "sngan"},
     "GAN + minibatch disc.": {"method": "gan", "lr": 1e-3, "minibatch_kernels": 5},
+    # Issue #25's systems, on the same networks and optimiser as the GAN rows.
+    "MRGAN": {"method": "mrgan", "lr": 1e-3},
+    "D alone (Langevin)": {"method": "d-only"},
+    **{f"f-GAN {d}": {"method": "gan", "lr": 1e-3, "loss": f"f:{d}"}
+       for d in ("kl", "reverse-kl", "pearson", "hellinger", "js", "gan", "tv")},
 }
 # On MNIST every variant uses the DCGAN backbone (the SN preset's ResNet is for 32x32), each
 # preset's own optimiser settings, and the DCGAN paper's for the rest.
@@ -97,16 +102,27 @@ def mean_sd(values: list[float], fmt: str) -> str:
     return f"{format(statistics.mean(values), fmt)} ± {format(sd, fmt)}"
 
 
+def chosen(variants: dict[str, dict], only: str | None) -> dict[str, dict]:
+    if not only:
+        return variants
+    names = [n.strip() for n in only.split(",")]
+    unknown = [n for n in names if n not in variants]
+    if unknown:
+        raise SystemExit(f"unknown variant {unknown[0]!r}; choose from: {', '.join(variants)}")
+    return {n: variants[n] for n in names}
+
+
 def toys(args) -> None:
     root = Path(args.root) / "toys"
+    variants = chosen(TOY_VARIANTS, args.only)
     jobs = [{"out": str(root / toy / f"{slug(name)}-s{seed}"),
              "fields": {**fields, "dataset": toy, "steps": args.steps, "seed": seed}}
-            for toy in TOYS for name, fields in TOY_VARIANTS.items() for seed in args.seeds]
+            for toy in TOYS for name, fields in variants.items() for seed in args.seeds]
     run_all(jobs, args.jobs)
     header = ["variant"] + [f"{toy} {m}" for toy in TOYS for m in ("modes", "high quality")]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     results = {}
-    for name in TOY_VARIANTS:
+    for name in variants:
         cells = [name]
         for toy in TOYS:
             rows = [last_row(root / toy / f"{slug(name)}-s{s}" / "metrics.jsonl")
@@ -119,10 +135,10 @@ def toys(args) -> None:
     print("\n".join(lines))
     (root / "results.json").write_text(json.dumps(results, indent=1))
     if args.picture:
-        toy_picture(root, args.picture, args.seeds[0])
+        toy_picture(root, args.picture, args.seeds[0], variants)
 
 
-def toy_picture(root: Path, path: str, seed: int) -> None:
+def toy_picture(root: Path, path: str, seed: int, variants: dict[str, dict]) -> None:
     """Final samples of each variant (columns) on each toy (rows), one seed."""
     import numpy as np
     import torch
@@ -133,13 +149,13 @@ def toy_picture(root: Path, path: str, seed: int) -> None:
 
     tiles = []
     for toy in TOYS:
-        for name in TOY_VARIANTS:
+        for name in variants:
             with Image.open(root / toy / f"{slug(name)}-s{seed}" / "samples.png") as image:
                 small = image.convert("RGB").resize((160, 160), Image.Resampling.LANCZOS)
             tiles.append(torch.from_numpy(np.array(small)).permute(2, 0, 1))
     labels = [n.replace("GAN + minibatch disc.", "minibatch").replace(" (non-saturating)", " NS")
-              for n in TOY_VARIANTS]
-    picture = labelled_grid(torch.stack(tiles), nrow=len(TOY_VARIANTS), row_labels=TOYS,
+              for n in variants]
+    picture = labelled_grid(torch.stack(tiles), nrow=len(variants), row_labels=TOYS,
                             col_labels=labels, title=f"final samples, seed {seed}")
     print("wrote", save_image(picture, path))
 
@@ -184,6 +200,7 @@ def main() -> None:
     p.add_argument("part", choices=("toys", "mnist", "stacked"))
     p.add_argument("--root", default="runs/lab")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--only", default=None, help="toys: comma-separated variants to run")
     p.add_argument("--steps", type=int, default=5000, help="toys: generator steps")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--picture", default=None, help="toys: PNG of the final samples")

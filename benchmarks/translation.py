@@ -130,8 +130,12 @@ def cyclegan(args) -> dict:
     b, b_labels = test.b[:n], test.b_labels[:n]
     lenet = load_mnist_classifier()
     digits_classifier = fit_classifier(train_digits.a, train_digits.a_labels, 10, epochs=10)
+    # DTN's D is a three-way classifier, not a PatchGAN.
+    patch = {} if args.method == "dtn" else {"patch": args.patch}
+    if args.generator:
+        patch["generator"] = args.generator
     trainer = train(args.method, "digits2mnist", args, args.method, batch_size=args.batch_size,
-                    width=args.width, **{"patch": args.patch})
+                    width=args.width, **patch)
     ab = translate(trainer, a, "AtoB")
     result = {
         "steps": trainer.step,
@@ -192,6 +196,8 @@ def main() -> None:
     p.add_argument("--method", default="cyclegan",
                    help="cyclegan task: cyclegan, dualgan, discogan, unit, distancegan or dtn")
     p.add_argument("--width", type=int, default=32)
+    p.add_argument("--generator", default=None, help="cyclegan task: G's architecture "
+                   "(default: the method's)")
     p.add_argument("--patch", type=int, default=34, help="PatchGAN receptive field")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--n", type=int, default=2000, help="test images scored")
@@ -203,6 +209,7 @@ def main() -> None:
     Path(args.root).mkdir(parents=True, exist_ok=True)
     results = {"pix2pix": pix2pix, "cyclegan": cyclegan, "stargan": stargan}[args.task](args)
     name = args.method if args.task == "cyclegan" else args.task
+    name += f"-{args.generator}" if args.generator else ""
     (Path(args.root) / f"translation-{name}.json").write_text(json.dumps(
         {"seconds": args.seconds, "width": args.width, "patch": args.patch, **results},
         indent=1))

@@ -108,3 +108,22 @@ def test_sample_d_filter_on_a_trained_run(tmp_path, digits, capsys):
     assert out.exists() and "that D accepted" in capsys.readouterr().out
     assert main(["sample", str(run_dir), "--d-filter", "drs", "--interpolate", "4"]) == 2
     assert "does not combine with --interpolate" in capsys.readouterr().err
+
+
+def test_sample_writes_an_npz_that_eval_reads_and_a_folder_of_pngs(tmp_path, digits, capsys):
+    from ganforge.cli import main
+    from ganforge.metrics.sources import load_images
+    from ganforge.training import Trainer
+    from tests.methods.test_methods import tiny_config
+
+    run_dir = Trainer(tiny_config("dcgan", tmp_path), dataset=digits).fit()
+    npz = tmp_path / "samples.npz"
+    assert main(["sample", str(run_dir), "--n", "20", "--out", str(npz)]) == 0
+    images = load_images(npz).images
+    assert images.shape == (20, 1, 16, 16) and images.dtype == torch.uint8
+    folder = tmp_path / "pngs"
+    assert main(["sample", str(run_dir), "--n", "5", "--d-filter", "top:50%",
+                 "--out", f"{folder}/"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == [f"{i}.png" for i in range(5)]
+    assert main(["sample", str(run_dir), "--interpolate", "3", "--out", str(npz)]) == 2
+    assert "writes plain samples" in capsys.readouterr().err

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
+from pathlib import Path
+
+import numpy as np
 
 from ganforge.data import to_uint8
 from ganforge.devices import DEVICES
 from ganforge.errors import GanforgeError
+from ganforge.files import atomic_write
 from ganforge.inference import load
 from ganforge.metrics.sources import load_images
 from ganforge.viz import image_grid, save_image
@@ -24,7 +30,9 @@ def add_parser(sub) -> None:
     p.add_argument("--n", type=int, default=None,
                    help="number of samples (default: 64 images, or 2500 points of a toy run)")
     p.add_argument("--out", default=None,
-                   help="PNG file to write (default: samples.png; --walk: a GIF, walk.gif)")
+                   help="PNG file to write (default: samples.png; --walk: a GIF, walk.gif); "
+                   "for plain samples also FILE.npz (the --n images as uint8 [N, C, H, W] "
+                   "under 'images', what `ganforge eval --fake` reads) or DIR/ (one PNG each)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise")
     p.add_argument("--nrow", type=int, default=None, help="images per row (default: square)")
     p.add_argument("--device", default="auto", help=f"one of: {', '.join(DEVICES)}")
@@ -70,6 +78,30 @@ def add_parser(sub) -> None:
                    "run's data) or top:P%% (the best P percent by D's score)")
 
 
+def sample_export(out: str | None) -> Path | None:
+    """The .npz file or folder ``--out`` names for plain samples; None for a picture."""
+    if out is None:
+        return None
+    path = Path(out)
+    if path.suffix.lower() == ".npz" or out.endswith(("/", os.sep)) or path.is_dir():
+        return path
+    return None
+
+
+def write_samples(images, path: Path) -> Path:
+    """uint8 [N, C, H, W] images into an .npz (atomically) or a folder of numbered PNGs."""
+    if path.suffix.lower() == ".npz":
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, images=images.cpu().numpy())
+        atomic_write(path, buffer.getvalue())
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    width = len(str(len(images) - 1))
+    for i, image in enumerate(images):
+        save_image(image, path / f"{i:0{width}d}.png")
+    return path
+
+
 def calibration_images(model, n: int = 1000):
     """Real images to calibrate D's scores with: the run's own data set, when it is here."""
     if model.draws_points:
@@ -89,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
     # Before any work: a GIF written into a .png (or a PNG into a .gif) shows as broken.
     default, suffix, kind = (("walk.gif", ".gif", "an animated GIF") if args.walk is not None
                              else ("samples.png", ".png", "PNG"))
-    args.out = check_suffix(args.out or default, suffix, kind)
+    export = sample_export(args.out)
+    if export is None:
+        args.out = check_suffix(args.out or default, suffix, kind)
     model = load(args.run_dir, device=args.device)
     if args.n is None:
         args.n = 2500 if model.draws_points else 32 if args.reconstruct else 64
@@ -100,6 +134,19 @@ def run(args: argparse.Namespace) -> int:
         raise GanforgeError(f"--{chosen[0].replace('_', '-')} does not apply to a "
                             f"{model.cfg.method} run, which translates given images: use "
                             "`ganforge translate`, or no picture option for its input/output grid")
+    if export is not None:
+        if chosen or args.text is not None or model.translates or model.draws_points:
+            raise GanforgeError(f"--out {args.out} writes plain samples (.npz or a folder of "
+                                "PNGs); pictures and translations go to a .png")
+        if args.d_filter is not None:
+            images, report = model.sample_filtered(args.n, args.d_filter, seed=args.seed,
+                                                   real=calibration_images(model),
+                                                   classes=args.cls)
+        else:
+            images = model.sample(args.n, args.seed, args.cls)
+        path = write_samples(to_uint8(images * 2 - 1), export)
+        print(f"wrote {args.n} samples from step {model.step} to {path}")
+        return 0
     if args.d_filter is not None and (chosen or args.text is not None or model.translates
                                       or model.draws_points):
         option = "--" + (chosen[0] if chosen else "text").replace("_", "-")

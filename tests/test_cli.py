@@ -13,7 +13,7 @@ def run(capsys, *argv):
     "argv,message",
     [
         (["train", "--method", "nope"], "unknown method 'nope'; choose one of: acgan, bigan, "
-                                        "cc-lapgan, cgan, cyclegan, dcgan"),
+                                        "cc-lapgan, cgan, cogan, cyclegan, d-only, dcgan"),
         (["train", "--dataset", "nope"], "cyclegan-maps, digits, digits2mnist, "
                                          "edges2handbags"),
         (["train", "--device", "tpu"], "unknown device 'tpu'; choose one of: auto, cpu, cuda"),

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from ganforge.cli import main
@@ -68,6 +70,10 @@ def test_help_gives_each_method_its_own_default_of_a_shared_option(capsys):
 def test_dry_run_prints_resolved_config(capsys):
     code, out, _ = run(capsys, "train", "--method", "gan", "--dry-run")
     assert code == 0 and '"arch": "mlp"' in out
+    shown = json.loads(out)
+    # What will run, not what was left to later: the data set's size, a device, a folder.
+    assert shown["image_size"] == 16 and shown["steps"] == 4000
+    assert shown["device"] in ("cpu", "cuda") and shown["out"].startswith("runs/gan-digits-")
 
 
 def test_train_resume_and_sample_end_to_end(capsys, tmp_path):

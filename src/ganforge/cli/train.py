@@ -27,6 +27,26 @@ def add_parser(sub) -> None:
                    help="print the resolved configuration and exit")
 
 
+def what_will_run(cfg) -> dict:
+    """The configuration with the values left to later filled in as they will be: the data
+    set's own image size and folder, the device, the run directory (epochs become steps only
+    when the data is loaded, so they stay as given)."""
+    from ganforge.data import DEFAULT_IMAGE_SIZE
+    from ganforge.data.image_sets import default_data_dir
+    from ganforge.devices import resolve_device
+    from ganforge.runs.directory import default_run_dir
+
+    shown = cfg.to_dict()
+    if shown.get("image_size") is None and cfg.dataset in DEFAULT_IMAGE_SIZE:
+        shown["image_size"] = DEFAULT_IMAGE_SIZE[cfg.dataset]
+    if shown.get("data_dir") is None:
+        shown["data_dir"] = str(default_data_dir())
+    shown["device"] = str(resolve_device(cfg.device))
+    if shown.get("out") is None:
+        shown["out"] = str(default_run_dir(cfg))
+    return shown
+
+
 def run(args: argparse.Namespace) -> int:
     """Under ``torchrun`` every process runs this; each leaves the process group at the end."""
     try:
@@ -51,7 +71,7 @@ def train(args: argparse.Namespace) -> int:
     else:
         cfg = configure(fields)
         if args.dry_run:
-            print(json.dumps(cfg.to_dict(), indent=2))
+            print(json.dumps(what_will_run(cfg), indent=2))
             return 0
         trainer = Trainer(cfg)
     resume_hint = f"continue with `ganforge train --resume {trainer.run_dir}`"

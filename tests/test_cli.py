@@ -115,3 +115,18 @@ def test_sample_pictures_of_a_conditional_run(capsys, tmp_path):
     assert code == 2 and "code value 10 does not exist" in err
     code, _, err = run(capsys, "sample", str(out), "--sweep", "cont:5")
     assert code == 2 and "unknown code 'cont:5'" in err
+
+
+@pytest.mark.parametrize("command", ["sample", "translate"])
+def test_help_says_each_default_once_and_never_none(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: None)" not in text and ") (default:" not in text
+    assert "(default: auto)" in text  # a real default is still said
+
+
+def test_labels_per_class_takes_a_count(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "--labels-per-class N" in capsys.readouterr().out

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganforge.cli.flags import DefaultsHelpFormatter
 from ganforge.data import to_uint8
 from ganforge.devices import DEVICES
 from ganforge.errors import GanforgeError
@@ -23,7 +24,7 @@ from ganforge.viz.scatter import save_gif
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "sample", help="draw samples, class grids, latent grids, code sweeps, interpolations",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
         description="Draw pictures from a trained run. Without a picture option: a grid of --n "
                     "random samples. The picture options are exclusive.")
     p.add_argument("run_dir", help="a run directory written by `ganforge train`")

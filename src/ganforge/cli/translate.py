@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ganforge.cli.flags import DefaultsHelpFormatter
 from ganforge.devices import DEVICES
 from ganforge.inference import load
 from ganforge.inference.translate_files import translate_files
@@ -13,7 +14,7 @@ from ganforge.inference.translate_files import translate_files
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "translate", help="translate images with a pix2pix, cyclegan, unit or stargan run",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
         description="Translate an image file, or every image in a folder, with a trained "
                     "image-to-image run; outputs keep the input file names (as PNG), and "
                     "grid.png shows inputs beside outputs.")

@@ -75,7 +75,8 @@ class SemiSupervisedGAN(KeepsAverages, GAN):
 
     @dataclass(frozen=True)
     class Settings(GameSettings):
-        labels_per_class: int = setting(10, "labelled training examples per class", at_least=1)
+        labels_per_class: int = setting(10, "labelled training examples per class", at_least=1,
+                                        metavar="N")
         labels_seed: int | None = setting(
             None, "seed that picks the labelled subset; fix it to vary only the model's seed, "
             "as the released code's --seed_data does", default_text="--seed")

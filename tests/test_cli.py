@@ -122,7 +122,8 @@ def test_help_says_each_default_once_and_never_none(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "(default: None)" not in text and ") (default:" not in text
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "(default: 64 images, or 2500 points of a toy run) (default" not in text
     assert "(default: auto)" in text  # a real default is still said
 
 

@@ -120,11 +120,12 @@ def _reading(field: dataclasses.Field, metavar: str | None) -> dict[str, Any]:
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Says an option's default once: not for options whose help already names it, not for
-    required ones, and not when there is none (``(default: None)`` tells a reader nothing)."""
+    required ones or switches, and not when there is none (``(default: None)`` tells a reader
+    nothing)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         if (action.default in (None, argparse.SUPPRESS) or action.required
-                or "default" in text):
+                or action.nargs == 0 or "default" in text):
             return text
         return super()._get_help_string(action)

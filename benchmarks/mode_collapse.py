@@ -58,6 +58,8 @@ MNIST_VARIANTS: dict[str, dict] = {
 STACKED_VARIANTS = {k: MNIST_VARIANTS[k] for k in (
     "GAN (non-saturating)", "GAN + minibatch disc.", "WGAN-GP", "LSGAN", "hinge + SN")}
 TOYS = ("ring8", "grid25")
+# Written into a run's folder when its loss became NaN or inf.
+DIVERGED = "diverged.txt"
 
 
 def slug(name: str) -> str:
@@ -70,10 +72,11 @@ def train(job: dict) -> str:
 
     torch.set_num_threads(1)
     from ganforge.configure import configure
+    from ganforge.errors import TrainingDiverged
     from ganforge.training import Trainer
 
     out = Path(job["out"])
-    if (out / "samples.png").exists():
+    if (out / "samples.png").exists() or (out / DIVERGED).exists():
         return str(out)
     fields = dict(job["fields"])
     method = fields.pop("method")
@@ -81,12 +84,17 @@ def train(job: dict) -> str:
         trainer = Trainer.resume(out, time_limit=fields.get("time_limit"))
     else:
         trainer = Trainer(configure(method=method, out=str(out), device="cpu", **fields))
-    trainer.fit()
+    try:
+        trainer.fit()
+    except TrainingDiverged as error:  # a result of the variant, not a failure of the lab
+        out.mkdir(parents=True, exist_ok=True)
+        (out / DIVERGED).write_text(str(error) + "\n")
     return str(out)
 
 
 def run_all(jobs: list[dict], workers: int) -> None:
-    todo = [j for j in jobs if not (Path(j["out"]) / "samples.png").exists()]
+    todo = [j for j in jobs if not any((Path(j["out"]) / f).exists()
+                                       for f in ("samples.png", DIVERGED))]
     print(f"{len(jobs) - len(todo)} runs done, {len(todo)} to train", flush=True)
     with ProcessPoolExecutor(workers) as pool:
         for out in pool.map(train, todo):

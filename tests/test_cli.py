@@ -83,6 +83,7 @@ def test_train_resume_and_sample_end_to_end(capsys, tmp_path):
     code, stdout, _ = run(capsys, "train", "--method", "gan", "--steps", "2", "--out", str(out),
                           *common)
     assert code == 0 and "trained 2 steps" in stdout
+    assert (out / "curves.png").exists() and f"curves: {out / 'curves.png'}" in stdout
     code, _, err = run(capsys, "train", "--resume", str(out), "--lr", "1")
     assert code == 2 and "only --steps, --device and --time-limit may change, not --lr" in err
     code, stdout, _ = run(capsys, "train", "--resume", str(out), "--steps", "3")

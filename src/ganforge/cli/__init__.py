@@ -19,24 +19,31 @@ def commands() -> dict[str, ModuleType]:
     """The subcommands' modules. Imported when a command line is read, inside :func:`main`'s
     error handling: they load torch, and a Ctrl-C meanwhile is an interrupt, not a
     traceback."""
-    from ganforge.cli import bench, runs, sample, train, translate
+    from ganforge.cli import bench, plot, runs, sample, train, translate
     from ganforge.cli import eval as evaluate
 
     return {"train": train, "sample": sample, "eval": evaluate, "translate": translate,
-            "bench": bench, "runs": runs}
+            "bench": bench, "runs": runs, "plot": plot}
+
+
+LIGHT_COMMANDS = ("runs", "plot")
 
 
 def light_parser(argv: Sequence[str]) -> argparse.ArgumentParser | None:
-    """The parser of a command that needs no torch (``runs``), built without importing the
-    others, so it answers at once; None for the rest."""
-    if not argv or argv[0] != "runs":
+    """The parser of a command that needs no torch (``runs``, ``plot``), built without
+    importing the others, so it answers at once; None for the rest."""
+    if not argv or argv[0] not in LIGHT_COMMANDS:
         return None
-    from ganforge.cli import runs
-
     parser = argparse.ArgumentParser(prog="ganforge")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    runs.add_parser(sub)
+    _light_module(argv[0]).add_parser(sub)
     return parser
+
+
+def _light_module(name: str) -> ModuleType:
+    from ganforge.cli import plot, runs
+
+    return {"runs": runs, "plot": plot}[name]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,9 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             argv = list(sys.argv[1:] if argv is None else argv)
             light = light_parser(argv)
             if light is not None:
-                from ganforge.cli import runs
-
-                return runs.run(light.parse_args(argv))
+                return _light_module(argv[0]).run(light.parse_args(argv))
             args = build_parser().parse_args(argv)
             return commands()[args.command].run(args)
     except GanforgeError as e:

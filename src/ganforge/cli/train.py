@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import sys
+from pathlib import Path
 
 from ganforge.cli.flags import add_config_flags
 from ganforge.config import flag_of
@@ -102,7 +103,18 @@ def train(args: argparse.Namespace) -> int:
     print(f"trained {trainer.step} steps; samples: {run_dir / 'samples.png'}; "
           f"log: {run_dir / 'log.jsonl'}; checkpoint: {run_dir / 'checkpoint.safetensors'}")
     print_sample_quality(trainer)
+    write_curves(run_dir)
     return 0
+
+
+def write_curves(run_dir: Path) -> None:
+    """curves.png beside the samples; a run without matplotlib says how to get it, once."""
+    from ganforge.viz.curves import plot_runs
+
+    try:
+        print(f"curves: {plot_runs([run_dir], run_dir / 'curves.png')}")
+    except GanforgeError as e:
+        print(f"curves not drawn: {e}", file=sys.stderr)
 
 
 def print_sample_quality(trainer) -> None:

@@ -1,6 +1,8 @@
 """`ganforge plot`: the curves of runs from their JSON logs, several overlaid."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -51,3 +53,12 @@ def test_plot_refuses_what_is_not_a_run_in_one_line(tmp_path, capsys, make, mess
     assert main(["plot", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_plot_does_not_import_torch(tmp_path):
+    fake_run(tmp_path / "a", 0.1)
+    code = ("import sys; from ganforge.cli import main; main(['plot', sys.argv[1]]); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a")], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"

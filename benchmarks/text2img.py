@@ -38,7 +38,7 @@ from ganforge.data.captions import (
     digit_thresholds,
     measure_attributes,
 )
-from ganforge.metrics.domain import load_mnist_classifier
+from ganforge.metrics.domain import load_mnist_classifier, mnist_fid
 from ganforge.training import Trainer
 from ganforge.viz import save_image
 
@@ -56,11 +56,12 @@ INTERPOLATIONS = [("a thin four", "a thick four"), ("a two slanted left", "a sla
 
 
 def train(seconds: float, steps: int | None, data_dir: str, out: Path, width: int,
-          batch_size: int, stages: int, ema: float | None, seed: int) -> Path:
-    cfg = configure(method="text2img", dataset="captioned-mnist", data_dir=data_dir, width=width,
+          batch_size: int, ema: float | None, seed: int, method: str = "text2img",
+          settings: dict | None = None) -> Path:
+    cfg = configure(method=method, dataset="captioned-mnist", data_dir=data_dir, width=width,
                     batch_size=batch_size, steps=steps or 1_000_000, time_limit=seconds,
                     device="cpu", ema=ema or None, seed=seed, out=str(out / "run"),
-                    sample_every=250, checkpoint_every=1000, stages=stages)
+                    sample_every=250, checkpoint_every=1000, **(settings or {}))
     return Trainer(cfg).fit()
 
 
@@ -80,13 +81,16 @@ def digit_accuracy(model, classifier, data_dir: str, n: int, seed: int) -> dict:
     k = torch.randint(test.captions.shape[1], (len(idx),), generator=generator)
     tokens = test.captions[idx, k]
     z = model.method.sample_latent(len(idx), generator)
-    predicted = classifier(draw(model, z, tokens)).argmax(1)
+    fakes = draw(model, z, tokens)
+    predicted = classifier(fakes).argmax(1)
     correct = predicted == test.labels[idx]
     bare = (tokens != 0).sum(1) == 2  # "a seven": article and digit only
     examples = [test.caption_text(int(i), int(j)) for i, j in zip(idx[:5], k[:5], strict=True)]
     return {"digit_accuracy": correct.float().mean().item(),
             "digit_accuracy_bare_captions": correct[bare].float().mean().item(),
             "digit_accuracy_attribute_captions": correct[~bare].float().mean().item(),
+            # Against the held-out images the captions describe, as many as the samples.
+            "mnist_fid": mnist_fid(test.images[idx], fakes),
             "captions": len(idx), "example_captions": examples}
 
 
@@ -164,7 +168,12 @@ def main() -> None:
     parser.add_argument("--run", default=None, help="evaluate this run instead of training one")
     parser.add_argument("--width", type=int, default=32, help="DCGAN width of G and D")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--stages", type=int, default=1, choices=(1, 2))
+    parser.add_argument("--method", default="text2img",
+                        help="text2img, tac-gan or stackgan++")
+    parser.add_argument("--stages", type=int, default=None,
+                        help="generator stages (default: the method's)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a method setting, e.g. --set class_weight=2 (repeatable)")
     parser.add_argument("--ema", type=float, default=0.995,
                         help="keep an EMA of G with this decay and sample from it (0: none)")
     parser.add_argument("--n", type=int, default=2000, help="held-out captions to draw")
@@ -175,9 +184,12 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    settings = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    if args.stages is not None:
+        settings["stages"] = args.stages
     run = Path(args.run) if args.run else train(args.seconds, args.steps, args.data_dir, out,
-                                                args.width, args.batch_size, args.stages,
-                                                args.ema, args.seed)
+                                                args.width, args.batch_size,
+                                                args.ema, args.seed, args.method, settings)
     trained = time.perf_counter() - started
     model = ganforge.load(run, device="cpu")
     classifier = load_mnist_classifier()
@@ -194,7 +206,8 @@ def main() -> None:
     print(f"{run}: step {model.step}")
     print(f"digit accuracy on {results['captions']} held-out captions: "
           f"{results['digit_accuracy']:.1%} (bare {results['digit_accuracy_bare_captions']:.1%}, "
-          f"with attributes {results['digit_accuracy_attribute_captions']:.1%})")
+          f"with attributes {results['digit_accuracy_attribute_captions']:.1%}); "
+          f"MNIST-FID {results['mnist_fid']:.1f}")
     for attribute in ATTRIBUTES:
         r = results["attributes"][attribute]
         high, low = (p.format("N") for p in PAIRS[attribute])

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.config import setting
+from ganforge.config import Settings, setting
 from ganforge.methods.backbone import build_backbone
 from ganforge.methods.base import DataNeeds, register_method
 from ganforge.methods.capabilities import Conditional
@@ -113,34 +113,33 @@ class CGAN(ConditionedD, LabelConditioned):
         return self.settings.match_weight * loss, {"g_match_loss": loss}
 
 
-@register_method("acgan")
-class ACGAN(LabelConditioned):
-    """Odena et al. 2017: D does not see y but predicts it; G maximises L_C - L_S, where L_C
-    is the log-likelihood of the requested class of its fakes under D's classifier.
+class AuxiliaryClassifier(GAN):
+    """A class head on D's features (Odena et al. 2017): D learns to name the class of real
+    images, G to make its fakes read as the class they were drawn for. ACGAN uses it with label
+    conditioning, TAC-GAN with captions. A subclass calls :meth:`build_classifier` in its
+    ``build_networks`` and passes the labels to ``aux_d_loss`` / ``aux_g_loss``.
 
-    In the paper D maximises L_S + L_C with L_C counted on real *and* fake images. Then D's
-    classifier also learns from G's fakes, so a mix-up early in training (class 2 drawn as
-    7-like strokes) is taught to it as the truth and never corrected: on MNIST, 3,000 steps,
-    the fakes of class 2 were 23% recognisable as 2 (83% over all classes). By default D's
-    classifier learns from real images only, so the requested class must look like that class
-    (98% after the same steps); ``--fake-class-weight 1`` restores the paper's form."""
-
-    # Measured for issue #22 (benchmarks/RESULTS.md): 98.6% of the requested class over 3 seeds,
-    # none under 97%, in the CPU time of 3,000 steps at batch 64.
-    defaults = {"arch": "dcgan", "batch_size": 32, "ema": 0.999}
+    In the paper D's class loss is counted on real *and* fake images. Then D's classifier also
+    learns from G's fakes, so a mix-up early in training (class 2 drawn as 7-like strokes) is
+    taught to it as the truth and never corrected: on MNIST, 3,000 steps, ACGAN's fakes of class
+    2 were 23% recognisable as 2 (83% over all classes). By default D's classifier learns from
+    real images only, so the requested class must look like that class (98% after the same
+    steps); ``--fake-class-weight 1`` restores the paper's form."""
 
     @dataclass(frozen=True)
-    class Settings(GameSettings):
+    class ClassLoss(Settings):
         class_weight: float = setting(1.0, "weight of the auxiliary class loss L_C")
         fake_class_weight: float = setting(0.0, "weight of the fakes' share of D's class loss: "
                                            "1 is the paper's form, which lets D's classifier "
                                            "learn G's early class mix-ups as the truth; 0 trains "
                                            "it on real images only")
 
-    def build_networks(self):
-        G, D = build_backbone(self.cfg, self.spec, g_extra_inputs=self.num_classes)
-        self.classifier = nn.Linear(D.feature_dim, self.num_classes)
-        return ConditionedGenerator(G, self.label_encoder()), D
+    @dataclass(frozen=True)
+    class Settings(GameSettings, ClassLoss):
+        pass
+
+    def build_classifier(self, feature_dim: int) -> None:
+        self.classifier = nn.Linear(feature_dim, self.spec.num_classes)
 
     def groups(self):
         return {"D": [self.D, self.classifier], "G": [self.G]}
@@ -157,3 +156,20 @@ class ACGAN(LabelConditioned):
     def aux_g_loss(self, h_fake, c_fake):
         loss = F.cross_entropy(self.classifier(h_fake), c_fake)
         return self.settings.class_weight * loss, {"g_class_loss": loss}
+
+
+@register_method("acgan")
+class ACGAN(AuxiliaryClassifier, LabelConditioned):
+    """Odena et al. 2017: D does not see y but predicts it; G maximises L_C - L_S, where L_C
+    is the log-likelihood of the requested class of its fakes under D's classifier (see
+    :class:`AuxiliaryClassifier` for why D's classifier learns from real images only by
+    default)."""
+
+    # Measured for issue #22 (benchmarks/RESULTS.md): 98.6% of the requested class over 3 seeds,
+    # none under 97%, in the CPU time of 3,000 steps at batch 64.
+    defaults = {"arch": "dcgan", "batch_size": 32, "ema": 0.999}
+
+    def build_networks(self):
+        G, D = build_backbone(self.cfg, self.spec, g_extra_inputs=self.num_classes)
+        self.build_classifier(D.feature_dim)
+        return ConditionedGenerator(G, self.label_encoder()), D

@@ -17,6 +17,7 @@ from ganforge.errors import GanforgeError
 from ganforge.methods.backbone import build_backbone
 from ganforge.methods.base import DataNeeds, register_method
 from ganforge.methods.capabilities import TextConditioned
+from ganforge.methods.conditional import AuxiliaryClassifier
 from ganforge.methods.game import (
     Attention,
     Augment,
@@ -177,15 +178,19 @@ class Text2Image(TextConditioned, GAN):
         loss = 0.0
         for D, fake in zip(self.D, fakes, strict=True):
             t, t_wrong = D.embed(torch.cat([text, wrong])).chunk(2)  # one encoder call
-            h_real = D.features(pool_to(real, fake.shape[-1]))
+            h_real, h_fake = D.features(pool_to(real, fake.shape[-1])), D.features(fake)
             s_real, s_wrong = D.logits(h_real, t), D.logits(h_real, t_wrong)
-            s_fake = D(fake, t)
+            s_fake = D.logits(h_fake, t)
             loss = loss + gan_cls_d_loss(self.adv_d, s_real, s_wrong, s_fake)
+        # Terms on the full-size D's features (TAC-GAN's class head); the fakes were drawn for
+        # the real captions, so they share the real images' labels.
+        label = batch.get("label")
+        aux, aux_logs = self.aux_d_loss(h_real, label, h_fake, label)
         penalty, penalty_logs = self.penalties("D", real, text, fakes[-1])
         score = torch.sigmoid if self.objective.label_smoothing else (lambda x: x)
         logs = {"D(x,t)": score(s_real).mean(), "D(x,wrong t)": score(s_wrong).mean(),
-                "D(G(z,t),t)": score(s_fake).mean(), **penalty_logs}
-        return loss + penalty, logs
+                "D(G(z,t),t)": score(s_fake).mean(), **aux_logs, **penalty_logs}
+        return loss + aux + penalty, logs
 
     def g_loss(self, batch):
         real, text = batch["x"], batch["caption"]
@@ -201,7 +206,8 @@ class Text2Image(TextConditioned, GAN):
         fakes, kl = self.G.stages(self.sample_latent(len(e)), e)
         adversarial, interpolated = 0.0, torch.zeros((), device=real.device)
         for D, fake in zip(self.D, fakes, strict=True):
-            s = D.logits(D.features(fake), with_interpolations(D.embed(text)))
+            h = D.features(fake)
+            s = D.logits(h, with_interpolations(D.embed(text)))
             real_logits = None
             if self.objective.g_needs_real:
                 with torch.no_grad():
@@ -209,6 +215,31 @@ class Text2Image(TextConditioned, GAN):
             adversarial = adversarial + self.objective.g(s[:n], real_logits)
             if weight:
                 interpolated = interpolated + self.objective.g(s[n:], real_logits)
+        # Interpolated captions have no class: class terms see the batch's own captions only.
+        aux, aux_logs = self.aux_g_loss(h[:n], batch.get("label"))
         penalty, logs = self.penalties("G", real, None, None)
-        loss = adversarial + weight * interpolated + self.settings.ca_weight * kl + penalty
-        return loss, {"kl": kl, "g_int": interpolated, **logs}
+        loss = (adversarial + weight * interpolated + self.settings.ca_weight * kl + aux
+                + penalty)
+        return loss, {"kl": kl, "g_int": interpolated, **aux_logs, **logs}
+
+
+@register_method("tac-gan")
+class TACGAN(AuxiliaryClassifier, Text2Image):
+    """TAC-GAN (Dash et al. 2017): GAN-INT-CLS with ACGAN's auxiliary classifier on D. D also
+    names the class of each real image (the digit of captioned MNIST), G is also rewarded when
+    D's classifier reads its fakes as the class of their caption.
+
+    The class head sits on the full-size D's features; with ``--stages 2`` stage I is judged
+    by its own D without one. As for ACGAN (:class:`AuxiliaryClassifier`), D's classifier
+    learns from real images unless ``--fake-class-weight`` is set (1: the paper's form)."""
+
+    @dataclass(frozen=True)
+    class Settings(Text2Image.Settings, AuxiliaryClassifier.ClassLoss):
+        pass
+
+    trains_on = DataNeeds(captions=True, labels=True, labelled="captioned-mnist")
+
+    def build_networks(self):
+        G, D = super().build_networks()
+        self.build_classifier(D[-1].feature_dim)
+        return G, D

@@ -43,13 +43,14 @@ def data_kinds(method: str) -> list[str]:
 
 
 def tiny_data(kind: str):
-    """(data, config fields) of each kind: labelled 16 px digits, captioned 8 px digits, two
+    """(data, config fields) of each kind: labelled 16 px digits, captioned 16 px digits, two
     domains of 16 px blobs (paired, or unpaired of other sizes), the ring of 8 Gaussians."""
     if kind == "image":
         return load_dataset("digits", image_size=16), {}
     if kind == "captions":
-        return (load_dataset("captioned-digits", image_size=8),
-                {"dataset": "captioned-digits", "image_size": 8, "batch_size": 8})
+        # 16 px: StackGAN++'s tree has three scales (16, 8, 4 px).
+        return (load_dataset("captioned-digits", image_size=16),
+                {"dataset": "captioned-digits", "image_size": 16, "batch_size": 8})
     if kind == "points":
         return ToyMixture("ring8"), {"dataset": "ring8", "image_size": None, "n_samples": 100}
     g = torch.Generator().manual_seed(0)

@@ -182,6 +182,9 @@ class Text2Image(TextConditioned, GAN):
             s_real, s_wrong = D.logits(h_real, t), D.logits(h_real, t_wrong)
             s_fake = D.logits(h_fake, t)
             loss = loss + gan_cls_d_loss(self.adv_d, s_real, s_wrong, s_fake)
+            if self.uncond_weight:
+                loss = loss + self.uncond_weight * self.adv_d(D.unconditional(h_real),
+                                                               D.unconditional(h_fake))
         # Terms on the full-size D's features (TAC-GAN's class head); the fakes were drawn for
         # the real captions, so they share the real images' labels.
         label = batch.get("label")
@@ -208,19 +211,35 @@ class Text2Image(TextConditioned, GAN):
         for D, fake in zip(self.D, fakes, strict=True):
             h = D.features(fake)
             s = D.logits(h, with_interpolations(D.embed(text)))
-            real_logits = None
+            real_logits = real_uncond = None
             if self.objective.g_needs_real:
                 with torch.no_grad():
-                    real_logits = D(pool_to(real, fake.shape[-1]), text)
+                    h_real = D.features(pool_to(real, fake.shape[-1]))
+                    real_logits, real_uncond = D.logits(h_real, text), D.unconditional(h_real)
             adversarial = adversarial + self.objective.g(s[:n], real_logits)
+            if self.uncond_weight:
+                adversarial = adversarial + self.uncond_weight * self.objective.g(
+                    D.unconditional(h[:n]), real_uncond)
             if weight:
                 interpolated = interpolated + self.objective.g(s[n:], real_logits)
         # Interpolated captions have no class: class terms see the batch's own captions only.
         aux, aux_logs = self.aux_g_loss(h[:n], batch.get("label"))
+        across, across_logs = self.across_scales(fakes)
         penalty, logs = self.penalties("G", real, None, None)
         loss = (adversarial + weight * interpolated + self.settings.ca_weight * kl + aux
-                + penalty)
-        return loss, {"kl": kl, "g_int": interpolated, **aux_logs, **logs}
+                + across + penalty)
+        return loss, {"kl": kl, "g_int": interpolated, **aux_logs, **across_logs, **logs}
+
+    # ---- hooks of the multi-scale variants (StackGAN++) ------------------------------------
+
+    @property
+    def uncond_weight(self) -> float:
+        """Weight of each D's unconditional term (image alone), beside GAN-CLS's pairs."""
+        return 0.0
+
+    def across_scales(self, fakes: list[torch.Tensor]) -> tuple[torch.Tensor | float, dict]:
+        """G's terms tying its scales' images together."""
+        return 0.0, {}
 
 
 @register_method("tac-gan")

@@ -168,6 +168,11 @@ class TextProjectionDiscriminator(nn.Module):
     def features(self, x: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:
         return self.backbone.features(x)
 
+    def unconditional(self, h: torch.Tensor) -> torch.Tensor:
+        """The score of the image alone, head(phi(x)): the projection logit less its text term
+        (StackGAN++'s unconditional logit)."""
+        return self.backbone.head(h).squeeze(1)
+
     def logits(self, h: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         t = self.project(self.compress(self.embed(text)))
         return self.backbone.head(h).squeeze(1) + (t * h).sum(dim=1)

@@ -146,9 +146,29 @@ def diversity(model, classifier, data_dir: str, per_digit: int, seed: int) -> di
             "diversity_vs_real_per_digit": [round(r, 3) for r in ratios]}
 
 
+@torch.no_grad()
+def scales_picture(model, seed: int, captions=GRID_CAPTIONS[:10], per_caption: int = 3):
+    """Every scale of a multi-stage G for the same noise, upscaled to full size: a row per
+    caption, its samples' scales side by side (coarsest first). None for one stage."""
+    n = len(captions) * per_caption
+    z = model.method.sample_latent(n, torch.Generator().manual_seed(seed))
+    tokens = model.text_condition(list(captions)).repeat_interleave(per_caption, 0)
+    images, _ = model.G.stages(z.to(model.method.device), tokens)
+    if len(images) < 2:
+        return None
+    size = images[-1].shape[-1]
+    scaled = [torch.nn.functional.interpolate(x, size=size, mode="nearest") for x in images]
+    rows = torch.stack(scaled, 1).flatten(0, 1).add(1).div(2).clamp(0, 1)  # [n * stages, ...]
+    cols = [f"{x.shape[-1]} px" for x in images] * per_caption
+    return model.picture(rows, nrow=len(images) * per_caption, rows=list(captions), cols=cols)
+
+
 def pictures(model, out: Path, seed: int) -> list[str]:
     written = [save_image(model.text_grid(GRID_CAPTIONS, per_caption=10, seed=seed),
                           out / "text_grid.png")]
+    scales = scales_picture(model, seed)
+    if scales is not None:
+        written.append(save_image(scales, out / "scales.png"))
     for i, (a, b) in enumerate(INTERPOLATIONS):
         written.append(save_image(model.text_interpolation(a, b, steps=9, rows=3, seed=seed),
                                   out / f"text_interpolation_{i}.png"))

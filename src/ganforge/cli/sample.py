@@ -15,6 +15,7 @@ from ganforge.devices import DEVICES
 from ganforge.errors import GanforgeError
 from ganforge.files import atomic_write
 from ganforge.inference import load
+from ganforge.inference.ppgn import PPGNSettings
 from ganforge.metrics.sources import load_images
 from ganforge.viz import image_grid, save_image
 from ganforge.viz.grid import check_suffix
@@ -58,6 +59,11 @@ def add_parser(sub) -> None:
     pictures.add_argument("--stages", type=int, default=None, metavar="N",
                           help="lapgan, progan: N samples shown at every stage, coarse to fine "
                           "(a row per pyramid level or resolution)")
+    pictures.add_argument("--ppgn", type=int, default=None, metavar="K",
+                          help="PPGN (Nguyen et al. 2017): --rows chains in G's latent space "
+                          "toward digit class K of the packaged MNIST classifier, --steps "
+                          "points along each; with --out FILE.npz or DIR/, --n final samples")
+    p.add_argument("--ppgn-steps", type=int, default=200, help="length of each PPGN chain")
     pictures.add_argument("--walk", type=int, default=None, metavar="KEYFRAMES",
                           help="an animated GIF of a looping walk through KEYFRAMES latents")
     p.add_argument("--text", action="append", default=None, metavar="CAPTION",
@@ -129,12 +135,22 @@ def run(args: argparse.Namespace) -> int:
     if args.n is None:
         args.n = 2500 if model.draws_points else 32 if args.reconstruct else 64
     latent_pictures = ("walk", "per_class", "latent_grid", "sweep", "interpolate", "reconstruct",
-                       "stages")
+                       "stages", "ppgn")
+    if args.ppgn is not None and not 0 <= args.ppgn <= 9:
+        raise GanforgeError(f"--ppgn takes a digit class 0-9 (the condition network is the "
+                            f"packaged MNIST classifier); got {args.ppgn}")
+    ppgn = PPGNSettings(steps=args.ppgn_steps)
     chosen = [n for n in latent_pictures if getattr(args, n) is not None]
     if model.translates and chosen:
         raise GanforgeError(f"--{chosen[0].replace('_', '-')} does not apply to a "
                             f"{model.cfg.method} run, which translates given images: use "
                             "`ganforge translate`, or no picture option for its input/output grid")
+    if export is not None and args.ppgn is not None:
+        images, report = model.sample_ppgn(args.n, args.ppgn, ppgn, seed=args.seed)
+        path = write_samples(to_uint8(images * 2 - 1), export)
+        print(f"wrote {args.n} PPGN samples of class {args.ppgn} ({args.ppgn_steps} steps; mean "
+              f"log p(class) {report['log_p'][-1].mean():.3f}) to {path}")
+        return 0
     if export is not None:
         if chosen or args.text is not None or model.translates or model.draws_points:
             raise GanforgeError(f"--out {args.out} writes plain samples (.npz or a folder of "
@@ -185,6 +201,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.stages is not None:
         path = save_image(model.stage_picture(args.stages, seed=args.seed), args.out)
         what = f"{args.stages} samples at every stage"
+    elif args.ppgn is not None:
+        picture = model.ppgn_picture(args.ppgn, args.rows, args.steps, ppgn, seed=args.seed)
+        path = save_image(picture, args.out)
+        what = f"{args.rows} PPGN chains of {args.ppgn_steps} steps toward class {args.ppgn}"
     elif args.per_class is not None:
         classes = [args.cls] if args.cls is not None else None
         path = save_image(model.class_grid(args.per_class, classes, seed=args.seed), args.out)

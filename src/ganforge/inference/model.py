@@ -106,6 +106,55 @@ class Model(LatentPictures, TextPictures, Reconstructions, Translations):
         images = chooser.sample(n, seed, condition_for)
         return self._unit_range(images), chooser.report
 
+    def sample_ppgn(self, n: int, cls: int, settings=None, seed: int = 0, classifier=None,
+                    keep_at=()) -> tuple[torch.Tensor, dict]:
+        """``n`` images in [0, 1] of class ``cls`` by PPGN's chains in this unconditional
+        model's latent space (:mod:`.ppgn`), started from noise; ``classifier`` (images in
+        [0, 1] -> class logits) is the condition network, the packaged MNIST LeNet by default.
+        The report holds log p(cls | image) along the chains and, with ``keep_at`` (step
+        numbers, 0 the start), the images after those steps ([kept, n, C, H, W])."""
+        from ganforge.inference.ppgn import PPGNSettings, ppgn_chains
+        from ganforge.methods.capabilities import Conditional, TextConditioned
+
+        if self.draws_points or self.translates or isinstance(
+                self.method, (Conditional, TextConditioned)):
+            raise GanforgeError(f"PPGN samples an unconditional image generator's latent space; "
+                                f"a {self.cfg.method} run is conditional, translates or draws "
+                                "points (train gan or dcgan on digit data for it)")
+        if classifier is None:
+            from ganforge.metrics.domain import load_mnist_classifier
+
+            classifier = load_mnist_classifier(device=self.method.device).eval()
+        settings = settings or PPGNSettings()
+        generator = self._generator(seed)
+        h = self.method.sample_latent(n, generator).to(self.method.device)
+        y = torch.full((n,), int(cls), device=self.method.device)
+
+        def render(h: torch.Tensor) -> torch.Tensor:
+            return self.method.run_G(h).add(1.0).div(2.0).clamp(0.0, 1.0)
+
+        h, kept, trace = ppgn_chains(h, y, render, classifier, settings, generator, keep_at)
+        with torch.no_grad():
+            images = self._unit_range(self.method.run_G(h))
+            report = {"log_p": trace.cpu()}
+            if kept:
+                report["kept"] = torch.stack([render(k) for k in kept]).cpu()
+        return images, report
+
+    def ppgn_picture(self, cls: int, rows: int = 8, columns: int = 10, settings=None,
+                     seed: int = 0) -> torch.Tensor:
+        """``rows`` PPGN chains toward class ``cls``, each shown at ``columns`` points from its
+        start (noise through G) to its last step."""
+        from ganforge.inference.ppgn import PPGNSettings
+
+        settings = settings or PPGNSettings()
+        steps = sorted({round(i * settings.steps / max(1, columns - 1)) for i in range(columns)})
+        _, report = self.sample_ppgn(rows, cls, settings, seed=seed, keep_at=steps)
+        kept = report["kept"]  # [columns, rows, C, H, W]
+        return self.picture(kept.transpose(0, 1).flatten(0, 1), nrow=len(kept),
+                            cols=[str(t) for t in steps],
+                            title=f"PPGN chains toward class {cls}, by step")
+
     @torch.no_grad()
     def generate(self, z: torch.Tensor, condition=None) -> torch.Tensor:
         """Images in [0, 1] for given latent vectors (and conditions, for conditional models)."""

@@ -8,6 +8,7 @@ agreement is counted. Also writes the pictures of the run (class grid, sweeps, l
 
     ganforge train --method acgan --dataset mnist --steps 3000 --out runs/acgan
     python benchmarks/conditional.py runs/acgan --images docs/img/acgan
+    python benchmarks/conditional.py runs/sgan --data-dir ../shared/data   # + 3-NN, MNIST-FID
 """
 
 from __future__ import annotations
@@ -30,8 +31,26 @@ def classify(classifier, images: torch.Tensor, batch: int = 1000) -> torch.Tenso
                       for i in range(0, len(images), batch)])
 
 
+def knn_judge(data_dir: str, n: int = 20000):
+    """A second opinion that shares nothing with the LeNet (which some methods train against,
+    as stacked-gan's conditional losses do): 3 nearest neighbours on the pixels of ``n`` MNIST
+    training digits (97% on the test digits)."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from ganforge.data import load_dataset
+
+    train = load_dataset("mnist", data_dir=data_dir)
+    pixels = train.images[:n].flatten(1).float().div(255).numpy()
+    return KNeighborsClassifier(3).fit(pixels, train.labels[:n].numpy())
+
+
+def knn_classify(judge, images: torch.Tensor) -> torch.Tensor:
+    x = torch.nn.functional.interpolate(images, size=28, mode="bilinear", antialias=True)
+    return torch.as_tensor(judge.predict(x.flatten(1).clamp(0, 1).numpy()))
+
+
 @torch.no_grad()
-def evaluate(run_dir: str, n: int, seed: int, device: str) -> dict:
+def evaluate(run_dir: str, n: int, seed: int, device: str, data_dir: str | None = None) -> dict:
     model = ganforge.load(run_dir, device=device)
     classifier = load_mnist_classifier(device=device)
     method = model.method
@@ -51,6 +70,14 @@ def evaluate(run_dir: str, n: int, seed: int, device: str) -> dict:
                             for i, chunk in enumerate(requested.split(1000))])
         result = conditional_accuracy(requested, classify(classifier, images), k)
         kind = "requested class vs classifier"
+        if data_dir:
+            from ganforge.data import load_dataset
+            from ganforge.metrics.domain import mnist_fid
+
+            knn = conditional_accuracy(requested, knn_classify(knn_judge(data_dir), images), k)
+            result["knn_accuracy"] = knn["accuracy"]
+            test = load_dataset("mnist", data_dir=data_dir, split="test").images
+            result["mnist_fid"] = mnist_fid(test[:n], images)
     return {"run": run_dir, "method": model.cfg.method, "step": model.step, "n": n,
             "measure": kind, **result}
 
@@ -77,10 +104,12 @@ def main() -> None:
     parser.add_argument("--images", default=None, metavar="PREFIX",
                         help="write PREFIX_classes.png etc. (first run only)")
     parser.add_argument("--json", default=None, help="append results to this JSON-lines file")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding mnist/: adds a 3-NN judge's accuracy and MNIST-FID")
     args = parser.parse_args()
     for i, run in enumerate(args.runs):
         start = time.perf_counter()
-        result = evaluate(run, args.n, args.seed, args.device)
+        result = evaluate(run, args.n, args.seed, args.device, args.data_dir)
         result["seconds"] = round(time.perf_counter() - start, 1)
         print(json.dumps(result))
         if args.json:

@@ -38,6 +38,7 @@ from ganforge.data.captions import (
     digit_thresholds,
     measure_attributes,
 )
+from ganforge.errors import GanforgeError
 from ganforge.metrics.domain import load_mnist_classifier, mnist_fid
 from ganforge.training import Trainer
 from ganforge.viz import save_image
@@ -163,15 +164,48 @@ def scales_picture(model, seed: int, captions=GRID_CAPTIONS[:10], per_caption: i
     return model.picture(rows, nrow=len(images) * per_caption, rows=list(captions), cols=cols)
 
 
+ATTENTION_CAPTIONS = ["a small thin upright three", "a large thick slanted three",
+                      "a thin four", "a two slanted left", "a large zero"]
+
+
+@torch.no_grad()
+def attention_picture(model, seed: int, captions=ATTENTION_CAPTIONS):
+    """A row per caption: the image, then the last attention stage's map of each word
+    (brighter: the regions that drew on that word), upscaled to the image."""
+    tokens = model.text_condition(captions)
+    z = model.method.sample_latent(len(captions), torch.Generator().manual_seed(seed))
+    images, _, maps = model.G.run(z.to(model.method.device), tokens)
+    beta = maps[-1]  # [n, L, h, w]
+    size = images[-1].shape[-1]
+    beta = torch.nn.functional.interpolate(beta, size=size, mode="nearest")
+    beta = beta / beta.flatten(2).amax(2).clamp_min(1e-6)[..., None, None]
+    words = max(len(c.split()) for c in captions)
+    cells = []
+    for i, caption in enumerate(captions):
+        cells.append(images[-1][i].add(1).div(2).clamp(0, 1))
+        n_words = len(caption.split())
+        for j in range(words):
+            cells.append(beta[i, j : j + 1] if j < n_words else torch.zeros(1, size, size))
+    cols = ["image", *[f"word {j + 1}" for j in range(words)]]
+    return model.picture(torch.stack(cells), nrow=words + 1, rows=captions, cols=cols,
+                         title="attngan: each word's attention in the last stage")
+
+
 def pictures(model, out: Path, seed: int) -> list[str]:
     written = [save_image(model.text_grid(GRID_CAPTIONS, per_caption=10, seed=seed),
                           out / "text_grid.png")]
     scales = scales_picture(model, seed)
     if scales is not None:
         written.append(save_image(scales, out / "scales.png"))
+    if hasattr(model.G, "run"):  # AttnGAN: where each word looked
+        written.append(save_image(attention_picture(model, seed), out / "attention.png"))
     for i, (a, b) in enumerate(INTERPOLATIONS):
-        written.append(save_image(model.text_interpolation(a, b, steps=9, rows=3, seed=seed),
-                                  out / f"text_interpolation_{i}.png"))
+        try:
+            picture = model.text_interpolation(a, b, steps=9, rows=3, seed=seed)
+        except GanforgeError as error:  # AttnGAN draws from words, not sentence vectors
+            print(f"no text interpolations: {error}")
+            break
+        written.append(save_image(picture, out / f"text_interpolation_{i}.png"))
     return [str(p) for p in written]
 
 

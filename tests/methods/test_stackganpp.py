@@ -70,9 +70,9 @@ def test_losses_add_the_unconditional_terms_and_the_colour_term(tmp_path):
     assert pp.g_loss(BATCH)[0].item() == pytest.approx((g_plain + 0.5 * uncond_g).item(),
                                                        rel=1e-5)
     fakes = [torch.rand(2, 1, 7, 7), torch.rand(2, 1, 14, 14)]
-    loss, logs = pp.across_scales(fakes)
+    loss, logs = pp.across_scales(fakes, BATCH)
     assert loss.item() == pytest.approx(3.0 * color_consistency(fakes).item())
-    assert plain.across_scales(fakes) == (0.0, {})
+    assert plain.across_scales(fakes, BATCH) == (0.0, {})
 
 
 def test_the_tree_draws_every_scale_and_each_scale_has_its_d(tmp_path):

@@ -45,12 +45,13 @@ class StackGANpp(Text2Image):
                                       "between scales (the paper: 50 unconditional, 0 for text)")
 
     defaults = {"arch": "dcgan", "width": 32}
+    generator_class = TreeGenerator
 
     def build_networks(self):
         cfg, spec, vocab = self.cfg, self.spec, len(self.spec.vocabulary)
         sizes = pyramid_sizes(spec.img_size, self.settings.stages)[::-1]  # coarsest first
         encoder = SentenceEncoder(vocab)
-        G = TreeGenerator(self.settings.latent_dim, encoder,
+        G = self.generator_class(self.settings.latent_dim, encoder,
                           ConditioningAugmentation(encoder.out_dim, CODE_DIM),
                           spec.img_channels, sizes, self.settings.width)
         discriminators = []
@@ -68,7 +69,7 @@ class StackGANpp(Text2Image):
     def uncond_weight(self) -> float:
         return self.settings.uncond_weight
 
-    def across_scales(self, fakes):
+    def across_scales(self, fakes, batch):
         if not self.settings.color_weight:
             return 0.0, {}
         loss = color_consistency(fakes)

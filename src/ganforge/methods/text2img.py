@@ -205,7 +205,8 @@ class Text2Image(TextConditioned, GAN):
                 return e
             return torch.cat([e, INTERP_BETA * e + (1 - INTERP_BETA) * e.roll(1, 0)])
 
-        e = with_interpolations(self.G.embed(text))
+        # Without GAN-INT, G reads the tokens itself (AttnGAN's G needs the words).
+        e = with_interpolations(self.G.embed(text)) if weight else text
         fakes, kl = self.G.stages(self.sample_latent(len(e)), e)
         adversarial, interpolated = 0.0, torch.zeros((), device=real.device)
         for D, fake in zip(self.D, fakes, strict=True):
@@ -224,7 +225,7 @@ class Text2Image(TextConditioned, GAN):
                 interpolated = interpolated + self.objective.g(s[n:], real_logits)
         # Interpolated captions have no class: class terms see the batch's own captions only.
         aux, aux_logs = self.aux_g_loss(h[:n], batch.get("label"))
-        across, across_logs = self.across_scales(fakes)
+        across, across_logs = self.across_scales(fakes, batch)
         penalty, logs = self.penalties("G", real, None, None)
         loss = (adversarial + weight * interpolated + self.settings.ca_weight * kl + aux
                 + across + penalty)
@@ -237,8 +238,10 @@ class Text2Image(TextConditioned, GAN):
         """Weight of each D's unconditional term (image alone), beside GAN-CLS's pairs."""
         return 0.0
 
-    def across_scales(self, fakes: list[torch.Tensor]) -> tuple[torch.Tensor | float, dict]:
-        """G's terms tying its scales' images together."""
+    def across_scales(self, fakes: list[torch.Tensor],
+                      batch: dict) -> tuple[torch.Tensor | float, dict]:
+        """G's terms on its images of every scale (tying the scales together, matching the
+        captions' words)."""
         return 0.0, {}
 
 

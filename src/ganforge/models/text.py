@@ -39,7 +39,9 @@ class SentenceEncoder(nn.Module):
         self.backward_gru = nn.GRU(embed_dim, hidden, batch_first=True)
         self.out_dim = 2 * hidden
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    def encode(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(word features [N, L, 2 * hidden], sentence vectors [N, 2 * hidden]): each word's
+        forward and backward states (AttnGAN's word features), and the final states."""
         lengths = (tokens != 0).sum(1, keepdim=True).clamp_min(1)  # [N, 1]
         steps = torch.arange(tokens.shape[1], device=tokens.device)[None]
         reverse = torch.where(steps < lengths, lengths - 1 - steps, steps)
@@ -47,7 +49,14 @@ class SentenceEncoder(nn.Module):
         forward, _ = self.forward_gru(x)
         backward, _ = self.backward_gru(x.gather(1, reverse[..., None].expand_as(x)))
         last = (lengths - 1)[..., None].expand(-1, 1, forward.shape[-1])
-        return torch.cat([forward.gather(1, last), backward.gather(1, last)], dim=2)[:, 0]
+        sentence = torch.cat([forward.gather(1, last), backward.gather(1, last)], dim=2)[:, 0]
+        # The backward state of word t was computed at reversed position (the map is its own
+        # inverse within the caption).
+        backward = backward.gather(1, reverse[..., None].expand_as(backward))
+        return torch.cat([forward, backward], dim=2), sentence
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.encode(tokens)[1]
 
 
 def sentence(encoder: SentenceEncoder, text: torch.Tensor) -> torch.Tensor:

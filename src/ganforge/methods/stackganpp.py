@@ -12,6 +12,7 @@ from ganforge.config import setting
 from ganforge.losses.consistency import color_consistency
 from ganforge.methods.backbone import build_backbone, stabilise_discriminator
 from ganforge.methods.base import register_method
+from ganforge.methods.capabilities import Staged
 from ganforge.methods.text2img import CODE_DIM, Text2Image
 from ganforge.models.stackgan import SmallScaleDiscriminator, TreeGenerator
 from ganforge.models.text import (
@@ -19,11 +20,11 @@ from ganforge.models.text import (
     SentenceEncoder,
     TextProjectionDiscriminator,
 )
-from ganforge.nn.pyramid import pyramid_sizes
+from ganforge.nn.pyramid import pyramid_sizes, upsample
 
 
 @register_method("stackgan++")
-class StackGANpp(Text2Image):
+class StackGANpp(Staged, Text2Image):
     """One generator tree draws the caption at every scale (28 px, 3 scales: 7, 14, 28 px);
     D_i judges scale i. Each D's loss is GAN-CLS's matching-aware loss on (image, caption)
     pairs plus ``uncond_weight`` times the plain GAN loss on the image alone (the paper's joint
@@ -74,3 +75,10 @@ class StackGANpp(Text2Image):
             return 0.0, {}
         loss = color_consistency(fakes)
         return self.settings.color_weight * loss, {"color": loss}
+
+    def stage_pictures(self, n, generator=None, G=None):
+        """Every scale of the same samples (random example captions), upscaled to full size."""
+        G = G or self.G
+        z, text = self.sample_latent(n, generator), self.sample_condition(n, generator)
+        images, _ = G.stages(z, text)
+        return [(f"{x.shape[-1]} px", upsample(x, self.spec.img_size)) for x in images]

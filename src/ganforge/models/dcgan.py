@@ -72,7 +72,22 @@ class DCGANGenerator(nn.Module):
         return self.net(z[:, :, None, None])
 
 
-class DCGANDiscriminator(nn.Module):
+class FlatFeatureDiscriminator(nn.Module):
+    """A D read in two halves: ``body`` to flat features (``feature_dim`` wide), then the
+    linear ``head`` to the logit; subclasses build the three."""
+
+    body: nn.Module
+    head: nn.Module
+    feature_dim: int
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)).squeeze(1)
+
+
+class DCGANDiscriminator(FlatFeatureDiscriminator):
     """image -> strided convs (LeakyReLU 0.2, batch norm after the first) -> base x base -> logit.
     """
 
@@ -105,9 +120,3 @@ class DCGANDiscriminator(nn.Module):
         self.feature_dim = ch * base * base
         self.head = nn.Linear(self.feature_dim, 1)
         dcgan_init(self)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x).flatten(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganforge.models.dcgan import FlatFeatureDiscriminator
 from ganforge.models.text import ConditioningAugmentation, SentenceEncoder, ca_kl, sentence
 from ganforge.nn import dcgan_init
 
@@ -101,7 +102,7 @@ class TreeGenerator(nn.Module):
         return self.stages(z, text)[0][-1]
 
 
-class SmallScaleDiscriminator(nn.Module):
+class SmallScaleDiscriminator(FlatFeatureDiscriminator):
     """A D for the coarsest scales (7 px), which the DCGAN D does not take: a 3x3 convolution,
     then strided 4x4 ones while the side is above 4, LeakyReLU 0.2, batch norm after the first.
     Flat features and a linear ``head``, as the backbones have."""
@@ -118,9 +119,3 @@ class SmallScaleDiscriminator(nn.Module):
         self.feature_dim = ch * size * size
         self.head = nn.Linear(self.feature_dim, 1)
         dcgan_init(self)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x).flatten(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)

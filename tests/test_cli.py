@@ -132,3 +132,22 @@ def test_labels_per_class_takes_a_count(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "--labels-per-class N" in capsys.readouterr().out
+
+
+def test_train_from_a_runs_config_with_changes(tmp_path, capsys):
+    out = tmp_path / "first"
+    code, _, _ = run(capsys, "train", "--method", "dcgan", "--dataset", "digits", "--image-size",
+                     "8", "--batch-size", "16", "--width", "8", "--steps", "1", "--lr", "0.0005",
+                     "--out", str(out))
+    assert code == 0
+    code, stdout, _ = run(capsys, "train", "--config", str(out / "config.json"), "--width", "4",
+                          "--dry-run")
+    shown = json.loads(stdout)
+    assert (shown["method"], shown["lr"], shown["batch_size"], shown["width"]) == (
+        "dcgan", 0.0005, 16, 4)
+    assert shown["out"] != str(out)  # a new run folder, not the old one's
+    code, _, err = run(capsys, "train", "--config", str(out / "config.json"), "--method", "gan")
+    assert code == 2 and "is a dcgan run" in err
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    code, _, err = run(capsys, "train", "--config", str(tmp_path / "bad.json"))
+    assert code == 2 and "not a JSON object of settings" in err

@@ -24,6 +24,10 @@ def add_parser(sub) -> None:
     add_config_flags(p)
     p.add_argument("--resume", metavar="RUN_DIR", default=argparse.SUPPRESS,
                    help="continue RUN_DIR exactly where it stopped (with --steps: to that total)")
+    p.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                   help="start from the settings of a run's config.json (or a JSON object of "
+                   "flat fields) and change the options given beside it; a new run folder "
+                   "unless --out is given")
     p.add_argument("--dry-run", action="store_true",
                    help="print the resolved configuration and exit")
 
@@ -48,6 +52,24 @@ def what_will_run(cfg) -> dict:
     return shown
 
 
+def saved_fields(path: str, method: str | None) -> dict:
+    """The flat fields of a run's config.json (or of a JSON object of fields), without its run
+    folder: what ``--config`` starts from."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise GanforgeError(f"--config {path}: cannot read it as JSON "
+                            f"({error.__class__.__name__}); give a run's config.json") from None
+    fields = data.get("config", data) if isinstance(data, dict) else None
+    if not isinstance(fields, dict):
+        raise GanforgeError(f"--config {path}: not a JSON object of settings")
+    if method is not None and method != fields.get("method", method):
+        raise GanforgeError(f"--config {path} is a {fields['method']} run; its settings are not "
+                            f"{method}'s: leave out --method, or start {method} from its "
+                            "defaults")
+    return {k: v for k, v in fields.items() if k != "out" and v is not None}
+
+
 def run(args: argparse.Namespace) -> int:
     """Under ``torchrun`` every process runs this; each leaves the process group at the end."""
     try:
@@ -57,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
-    fields = {k: v for k, v in vars(args).items() if k not in ("command", "dry_run", "resume")}
+    fields = {k: v for k, v in vars(args).items()
+              if k not in ("command", "dry_run", "resume", "config")}
+    if "config" in vars(args):
+        fields = {**saved_fields(args.config, fields.get("method")), **fields}
     if "resume" in vars(args):
         changeable = {"steps", "device", "time_limit"}
         others = sorted(set(fields) - changeable)

@@ -14,6 +14,7 @@ averaged before each step, and rank 0 alone writes files.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 import warnings
@@ -23,7 +24,13 @@ from pathlib import Path
 import torch
 
 from ganforge.config import DEFAULT_STEPS, TrainConfig
-from ganforge.data import TrainingData, batcher_for, data_spec, load_training_data
+from ganforge.data import (
+    ImageDataset,
+    TrainingData,
+    batcher_for,
+    data_spec,
+    load_training_data,
+)
 from ganforge.data.translation import TranslationData
 from ganforge.errors import GanforgeError, TrainingDiverged
 from ganforge.methods import METHODS, Method
@@ -59,6 +66,7 @@ class Trainer(Checkpointing, RunSession):
                                     "is not")
             dataset = dataset.swapped()
         self.data = dataset
+        self.cfg = cfg = fit_batch(cfg, dataset)
         self.spec = data_spec(dataset)
         # Every rank is seeded alike: the generators stay in lockstep (see distributed).
         torch.manual_seed(cfg.seed)
@@ -324,3 +332,17 @@ class Trainer(Checkpointing, RunSession):
         """Whether ``deadline`` has passed by rank 0's clock: the ranks must stop at the same
         step, or one would wait forever in a collective. No message without a time limit."""
         return deadline < math.inf and distributed.main_flag(time.perf_counter() >= deadline)
+
+
+def fit_batch(cfg: TrainConfig, dataset: TrainingData) -> TrainConfig:
+    """A folder of fewer images than the batch trains with the largest power of two it holds
+    (said in a warning, and recorded in config.json), rather than stopping."""
+    if not isinstance(dataset, ImageDataset) or cfg.batch_size <= len(dataset) or (
+            distributed.world_size() > 1):
+        return cfg  # the batcher's one-line error stands
+    if len(dataset) < 2:
+        raise GanforgeError(f"{cfg.dataset} holds {len(dataset)} image; a GAN needs at least 2")
+    batch = 1 << (len(dataset).bit_length() - 1)
+    warnings.warn(f"{cfg.dataset} holds {len(dataset)} images, fewer than --batch-size "
+                  f"{cfg.batch_size}: training with batches of {batch}", stacklevel=3)
+    return dataclasses.replace(cfg, batch_size=batch)

@@ -14,8 +14,8 @@ def run(capsys, *argv):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["train", "--method", "nope"], "unknown method 'nope'; choose one of: acgan, bigan, "
-                                        "cc-lapgan, cgan, cogan, cyclegan, d-only, dcgan"),
+        (["train", "--method", "nope"], "unknown method 'nope'; choose one of: acgan, attngan, "
+                                        "bigan, cc-lapgan, cgan, cogan, cyclegan, d-only, dcgan"),
         (["train", "--dataset", "nope"], "cyclegan-maps, digits, digits2mnist, "
                                          "edges2handbags"),
         (["train", "--device", "tpu"], "unknown device 'tpu'; choose one of: auto, cpu, cuda"),

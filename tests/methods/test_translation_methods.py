@@ -12,6 +12,7 @@ from ganforge.data import ImageDataset, TranslationData
 from ganforge.errors import GanforgeError
 from ganforge.losses.translation import cycle_loss, identity_loss
 from ganforge.training import Trainer
+from ganforge.viz import grid_scale, image_grid
 
 SIZE = 16
 
@@ -60,7 +61,13 @@ def test_a_few_steps_train_both_players_and_translate(method, dataset, make, tmp
     D_before = [p.detach().clone() for p in trainer.method.D.parameters()]
     trainer.fit()
     assert changed(G_before, trainer.method.G) and changed(D_before, trainer.method.D)
-    assert (trainer.run_dir / "samples.png").exists()
+    # Labelled columns (input, output, target or the domains) above the grid: the picture
+    # is taller than the bare grid of the same images.
+    shown = trainer.method.sample(1)
+    bare = image_grid(shown, nrow=trainer.method.display_nrow).shape[1] * grid_scale(SIZE)
+    assert Image.open(trainer.run_dir / "samples.png").height > bare
+    assert len(trainer.method.display_columns) * 2 == trainer.method.display_nrow or (
+        method == "stargan")
     model = ganforge.load(trainer.run_dir)
     if method == "stargan":
         out = model.translate(data.images[:3], to_domain="d2")

@@ -16,7 +16,7 @@ from ganforge.errors import GanforgeError
 from ganforge.inference.given_images import Reconstructions, Translations
 from ganforge.inference.pictures import LatentPictures, TextPictures
 from ganforge.methods import METHODS, Method
-from ganforge.methods.capabilities import Phased, Translator
+from ganforge.methods.capabilities import Phased
 from ganforge.runs import checkpoint as ckpt
 from ganforge.runs.directory import read_run_config
 from ganforge.viz import grid_scale, image_grid, save_image
@@ -175,8 +175,13 @@ class Model(LatentPictures, TextPictures, Reconstructions, Translations):
             picture = scatter_plot(self.sample(n, seed), mixture.centers, mixture.extent)
             return save_image(picture, path)
         images = to_uint8(self.sample(n, seed, classes) * 2 - 1)
-        if isinstance(self.method, Translator):  # inputs beside, as the training pictures
-            nrow = nrow or self.method.display_nrow
+        columns = self.method.display_columns
+        if columns:  # inputs beside outputs, labelled, as the training pictures
+            nrow = self.method.display_nrow
+            return save_image(labelled_grid(images, nrow=nrow,
+                                            col_labels=columns * (nrow // len(columns)),
+                                            scale=self.scale,
+                                            title=self.method.display_title), path)
         return save_image(image_grid(images, nrow=nrow), path, self.scale)
 
 

@@ -10,7 +10,8 @@ from ganforge.data import to_uint8
 from ganforge.data.translation import read_image_files
 from ganforge.errors import GanforgeError
 from ganforge.inference.model import Model
-from ganforge.viz import image_grid, save_image, side_by_side
+from ganforge.viz import save_image, side_by_side
+from ganforge.viz.annotate import labelled_grid
 
 TRANSLATION_GRID = "grid.png"
 # Inputs (and their outputs) shown in the grid.
@@ -64,5 +65,9 @@ def translate_files(model: Model, source: Path, out: Path, direction: str = "Ato
     for target, image in zip(targets, outputs, strict=True):
         save_image(image, target)
     shown = side_by_side(images[:GRID_IMAGES], outputs[:GRID_IMAGES])
-    save_image(image_grid(shown, nrow=8), grid, model.scale)
+    names = model.method.spec.class_names or ("A", "B")
+    target = to_domain if to_domain is not None else names[direction == "AtoB"]
+    source = names[direction != "AtoB"] if to_domain is None else "its domain"
+    save_image(labelled_grid(shown, nrow=8, col_labels=("input", "output") * 4,
+                             scale=model.scale, title=f"{source} -> {target}"), grid)
     return files, grid

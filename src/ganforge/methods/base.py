@@ -129,6 +129,10 @@ class Method(nn.Module):
         return None
 
     display_nrow: int | None = None
+    # What each column of a sample grid shows, for pictures whose columns repeat a layout
+    # (a translation's input | output | target): labels the grid's columns, left to right.
+    display_columns: tuple[str, ...] = ()
+    display_title: str = ""
 
     def run_G(self, z: torch.Tensor, c=None, G: nn.Module | None = None) -> torch.Tensor:
         G = G or self.G

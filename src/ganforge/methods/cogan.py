@@ -62,6 +62,13 @@ class CoGAN(Method):
     def display_nrow(self) -> int:
         return 8
 
+    display_columns = ("A", "B")
+
+    @property
+    def display_title(self) -> str:
+        a, b = self.spec.class_names or ("A", "B")
+        return f"pairs from one z: A {a}, B {b}"
+
     def sample(self, n: int, generator=None, G=None, condition=None) -> torch.Tensor:
         """``n`` images: generated pairs side by side, A then B."""
         a, b = self.sample_pairs((n + 1) // 2, generator, G)

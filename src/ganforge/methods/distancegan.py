@@ -118,8 +118,8 @@ class DistanceGAN(Translation):
         return loss, logs
 
     @property
-    def display_nrow(self) -> int:
-        return 2 * (3 if self.one_sided else 4)
+    def display_columns(self) -> tuple[str, ...]:
+        return ("A", "A>B", "B") if self.one_sided else super().display_columns
 
     def sample(self, n: int, generator=None, G=None, condition=None) -> torch.Tensor:
         """A | A -> B | B (and B -> A with the cycle) for the fixed display inputs."""

@@ -135,9 +135,7 @@ class DTN(Translation):
             logs["tv"] = tv.detach()
         return loss, logs
 
-    @property
-    def display_nrow(self) -> int:
-        return 6
+    display_columns = ("A", "A>B", "B")
 
     def sample(self, n: int, generator=None, G=None, condition=None) -> torch.Tensor:
         """A | A -> B | B for the fixed display inputs."""

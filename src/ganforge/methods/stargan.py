@@ -83,6 +83,10 @@ class StarGAN(DomainTranslator, Translation):
     def display_nrow(self) -> int:
         return self.num_domains + 1
 
+    @property
+    def display_columns(self) -> tuple[str, ...]:
+        return ("input", *(f">{name}" for name in self.spec.class_names))
+
     def sample(self, n, generator=None, G=None, condition=None) -> torch.Tensor:
         """Each display input followed by its translation to every domain."""
         x = from_uint8(self.display_a[: SHOWN // 2])

@@ -128,7 +128,16 @@ class Translation(Translator, Method):
 
     @property
     def display_nrow(self) -> int:
-        return 2 * (3 if self.spec.paired else 4)
+        return 2 * len(self.display_columns)
+
+    @property
+    def display_columns(self) -> tuple[str, ...]:
+        return ("input", "output", "target") if self.spec.paired else ("A", "A>B", "B", "B>A")
+
+    @property
+    def display_title(self) -> str:
+        a, b = self.spec.class_names or ("A", "B")
+        return f"A: {a}, B: {b}"
 
     def sample(self, n: int, generator=None, G=None, condition=None) -> torch.Tensor:
         """The training picture: for paired data input | translation | target, else

@@ -15,7 +15,7 @@ from ganforge.methods.capabilities import Staged
 from ganforge.nn import eval_mode
 from ganforge.training.ema import EMA
 from ganforge.viz import grid_scale, image_grid, save_image
-from ganforge.viz.annotate import stage_grid
+from ganforge.viz.annotate import labelled_grid, stage_grid
 from ganforge.viz.scatter import scatter_plot
 
 # Offsets from the run's seed of the noise the pictures and the EMA's statistics are drawn from.
@@ -66,6 +66,13 @@ class RunPictures:
                                    extent=self.data.extent)
             return save_image(picture, path)
         nrow = self.method.display_nrow or 8
+        columns = self.method.display_columns
+        if columns:
+            picture = labelled_grid(self.samples(step), nrow=nrow,
+                                    col_labels=columns * (nrow // len(columns)),
+                                    scale=grid_scale(self.spec.img_size),
+                                    title=self.method.display_title)
+            return save_image(picture, path)
         return save_image(image_grid(self.samples(step), nrow=nrow), path,
                           grid_scale(self.spec.img_size))
 

@@ -19,11 +19,11 @@ def commands() -> dict[str, ModuleType]:
     """The subcommands' modules. Imported when a command line is read, inside :func:`main`'s
     error handling: they load torch, and a Ctrl-C meanwhile is an interrupt, not a
     traceback."""
-    from ganforge.cli import bench, plot, runs, sample, train, translate
+    from ganforge.cli import bench, export, plot, runs, sample, train, translate
     from ganforge.cli import eval as evaluate
 
     return {"train": train, "sample": sample, "eval": evaluate, "translate": translate,
-            "bench": bench, "runs": runs, "plot": plot}
+            "bench": bench, "runs": runs, "plot": plot, "export": export}
 
 
 LIGHT_COMMANDS = ("runs", "plot")

@@ -44,7 +44,7 @@ class InfoGANGenerator(nn.Module):
         dcgan_init(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.convs(self.dense(z).view(len(z), *self.first))
+        return self.convs(self.dense(z).view(-1, *self.first))  # -1: exports keep any batch
 
 
 class InfoGANDiscriminator(nn.Module):

@@ -30,7 +30,7 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).view(len(z), *self.img_shape)
+        return self.net(z).view(-1, *self.img_shape)  # -1: a traced export keeps any batch
 
 
 class MLPDiscriminator(nn.Module):

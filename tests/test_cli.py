@@ -51,7 +51,7 @@ def test_help_lists_choices_and_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
-    for text in ["acgan, bigan, cc-lapgan, cgan, cyclegan", "digits", "folder:PATH",
+    for text in ["acgan, attngan, bigan, cc-lapgan, cgan", "digits", "folder:PATH",
                  "(default: 64)", "--d-steps",
                  "--resume", "auto, cpu, cuda"]:
         assert text in out

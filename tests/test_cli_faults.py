@@ -252,8 +252,8 @@ def test_a_translation_set_with_an_image_method_is_one_line(method, capsys, tmp_
                                    "--steps", "1", "--out", str(tmp_path / "run")])
     assert f"{method} trains on images or 2-D points; paired:" in line
     assert "holds images of two domains, for image-to-image translation" in line
-    assert ("or train cogan, cyclegan, discogan, distancegan, dtn, dualgan, pix2pix, unit on it"
-            in line)
+    assert ("or train cogan, cyclegan, discogan, distancegan, dtn, dualgan, pix2pix, s2gan, "
+            "unit on it" in line)
 
 
 # ---- 5, 7. silently wrong results ----------------------------------------------------------------

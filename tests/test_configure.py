@@ -23,7 +23,7 @@ def test_a_method_has_its_declared_settings_with_its_defaults():
 
 @pytest.mark.parametrize("fields,message", [
     ({"method": "vae", "loss": "hinge"},
-     "--loss does not apply to vae (it is a setting of acgan, bigan, "),
+     "--loss does not apply to vae (it is a setting of acgan, attngan, bigan, "),
     ({"method": "vae", "d_steps": 3}, "--d-steps does not apply to vae: it has no discriminator"),
     ({"method": "cyclegan", "d_norm": "layer"},
      "--d-norm layer does not apply to cyclegan (it does to acgan, "),

@@ -52,7 +52,7 @@ def test_bench_prints_images_per_s_and_flops(capsys, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--methods", "gan,nope"], "unknown method 'nope'; choose one of: acgan, bigan, cc-lapgan"),
+    (["--methods", "gan,nope"], "unknown method 'nope'; choose one of: acgan, attngan, bigan"),
     (["--batch-sizes", "64,x"], "--batch-sizes takes a comma-separated list"),
     (["--batch-sizes", "0"], "--batch-sizes must be positive"),
     (["--precision", "fp8"], "unknown precision 'fp8'"),

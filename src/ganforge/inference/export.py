@@ -108,7 +108,16 @@ def export(model, path: Path, fmt: str, direction: str = "AtoB") -> tuple[Path, 
             # default to torch.export, which needs onnxscript.
             legacy = ({"dynamo": False}
                       if "dynamo" in inspect.signature(torch.onnx.export).parameters else {})
-            torch.onnx.export(module, example, str(tmp), input_names=inputs,
-                              output_names=[output], dynamic_axes=axes, **legacy)
+            try:
+                torch.onnx.export(module, example, str(tmp), input_names=inputs,
+                                  output_names=[output], dynamic_axes=axes, **legacy)
+            except Exception as error:  # the exporter's own error types vary by torch version
+                if "Unsupported" not in type(error).__name__:
+                    raise
+                tmp.unlink(missing_ok=True)
+                op = str(error).split("'")[1] if "'" in str(error) else "an operator"
+                raise GanforgeError(f"{model.cfg.method} cannot be exported to ONNX: its network "
+                                    f"uses {op}, which the ONNX exporter lacks; use --format "
+                                    "torchscript") from None
     tmp.replace(path)  # the exporters write a file of their own; the rename is atomic
     return path, inputs

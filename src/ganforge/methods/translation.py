@@ -136,8 +136,8 @@ class Translation(Translator, Method):
 
     @property
     def display_title(self) -> str:
-        a, b = self.spec.class_names or ("A", "B")
-        return f"A: {a}, B: {b}"
+        names = self.spec.class_names
+        return f"A: {names[0]}, B: {names[1]}" if len(names or ()) == 2 else ""
 
     def sample(self, n: int, generator=None, G=None, condition=None) -> torch.Tensor:
         """The training picture: for paired data input | translation | target, else

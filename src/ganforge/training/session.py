@@ -19,6 +19,7 @@ from ganforge.runs.directory import (
     read_run_config,
     write_run_config,
 )
+from ganforge.training.card import write_card
 from ganforge.training.log import RunLog
 from ganforge.viz.animation import progress_gif
 
@@ -77,6 +78,8 @@ class RunSession:
         if self.is_main:
             self.write_checkpoint(path, also_state_json=True)
         self.last_checkpoint_step = self.step
+        if self.is_main:
+            write_card(self)
         return path
 
 
@@ -115,6 +118,7 @@ class RunSession:
         self.pictures.save_samples(self.run_dir / "samples.png", self.step)
         self.pictures.save_stages(self.run_dir / "stages.png", self.step)
         progress_gif(self.run_dir)
+        write_card(self)  # now with the final samples.png
 
 
     @classmethod

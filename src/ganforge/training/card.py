@@ -58,10 +58,12 @@ def card_text(trainer) -> str:
             extractor = EXTRACTORS.get(metric.extractor, metric.extractor) if metric else ""
             shown = f"{value:.4g}" if isinstance(value, float) else value
             lines.append(f"| {key} | {shown} | {extractor} |")
-        lines += ["", f"Protocol: {evaluation.n} samples of the sampling generator (the EMA copy "
-                  f"when kept) against the first {evaluation.n} images of "
-                  f"`{evaluation.real_id}`, seed 0; FID-type figures depend on the sample "
-                  "count and the feature network, so compare only figures measured alike.", ""]
+        n, real = getattr(evaluation, "n", "?"), getattr(evaluation, "real_id", None)
+        reference = (f"the first {n} images of `{real}`, seed 0" if real else
+                     "the mixture's modes")  # a toy run's points
+        lines += ["", f"Protocol: {n} samples of the sampling generator (the EMA copy when "
+                  f"kept) against {reference}; FID-type figures depend on the sample count and "
+                  "the feature network, so compare only figures measured alike.", ""]
     else:
         lines += ["**Metrics.** None logged yet (`--eval-every N` measures them during "
                   "training; `ganforge eval RUN` after).", ""]

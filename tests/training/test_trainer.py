@@ -97,8 +97,8 @@ def test_checkpoint_holds_no_pickle(tmp_path, digits):
     Trainer(config(tmp_path, "p", steps=2, ema=0.99), dataset=digits).fit()
     run = tmp_path / "p"
     assert sorted(p.name for p in run.iterdir() if p.is_file()) == [
-        ".lock", "checkpoint.safetensors", "config.json", "log.jsonl", "samples.png",
-        "state.json"]
+        ".lock", "README.md", "checkpoint.safetensors", "config.json", "log.jsonl",
+        "samples.png", "state.json"]
     tensors, state = ckpt.load_checkpoint(run / ckpt.CHECKPOINT)
     assert {"G", "D", "G_ema", "ema", "optim", "rng", "batcher"} == {k.split(".")[0]
                                                                   for k in tensors}

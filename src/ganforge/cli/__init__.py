@@ -1,5 +1,5 @@
-"""The ``ganforge`` command: a module per subcommand (train, sample, eval, translate, bench),
-each with its ``add_parser`` and ``run``."""
+"""The ``ganforge`` command: a module per subcommand (train, sample, eval, translate, bench,
+runs, plot, export), each with its ``add_parser`` and ``run``."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from tests.methods.test_methods import tiny_config
 @pytest.fixture
 def sgan(tmp_path):
     data = load_dataset("digits", image_size=16)
-    cfg = tiny_config("stacked-gan", tmp_path, cond_weight=2.0, ent_weight=3.0)
+    cfg = tiny_config("stacked-gan", tmp_path, cond_weight=2.0, ent_weight=3.0, joint_from=0.5)
     method = METHODS.get("stacked-gan")(cfg, data_spec(data))
     z = torch.randn(6, method.latent_width, generator=torch.Generator().manual_seed(0))
     method.sample_latent = lambda n, generator=None: z[:n]

@@ -14,6 +14,7 @@ SRC = Path(ganforge.__file__).resolve().parent
 # higher one, nor another package of its own layer (training and inference stay independent).
 LAYERS = [
     ["ganforge", "ganforge.cli"],  # entry points: the Python API and the command
+    ["ganforge.app"],  # the browser explorer of trained runs
     ["ganforge.inference", "ganforge.training"],  # use a trained run; train one
     ["ganforge.runs"],  # run directories: config.json, checkpoints, the lock
     ["ganforge.configure"],  # the configuration pipeline: defaults -> resolve -> validate
@@ -21,7 +22,7 @@ LAYERS = [
     ["ganforge.metrics", "ganforge.models", "ganforge.losses"],
     ["ganforge.data", "ganforge.nn", "ganforge.viz"],
     ["ganforge.config", "ganforge.registry", "ganforge.files", "ganforge.devices",
-     "ganforge.version"],
+     "ganforge.version", "ganforge.progress"],
     ["ganforge.errors"],
 ]
 MAX_LINES = 400

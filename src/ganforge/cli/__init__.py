@@ -1,5 +1,5 @@
 """The ``ganforge`` command: a module per subcommand (train, sample, eval, translate, bench,
-runs, plot, export), each with its ``add_parser`` and ``run``."""
+runs, plot, export, app), each with its ``add_parser`` and ``run``."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ def commands() -> dict[str, ModuleType]:
     """The subcommands' modules. Imported when a command line is read, inside :func:`main`'s
     error handling: they load torch, and a Ctrl-C meanwhile is an interrupt, not a
     traceback."""
-    from ganforge.cli import bench, export, plot, runs, sample, train, translate
+    from ganforge.cli import app, bench, export, plot, runs, sample, train, translate
     from ganforge.cli import eval as evaluate
 
     return {"train": train, "sample": sample, "eval": evaluate, "translate": translate,
-            "bench": bench, "runs": runs, "plot": plot, "export": export}
+            "bench": bench, "runs": runs, "plot": plot, "export": export,
+            "app": app}
 
 
 LIGHT_COMMANDS = ("runs", "plot")

@@ -46,6 +46,10 @@ def what_will_run(cfg) -> dict:
         shown["image_size"] = DEFAULT_IMAGE_SIZE[cfg.dataset]
     if shown.get("data_dir") is None:
         shown["data_dir"] = str(default_data_dir())
+    if shown.get("steps") is None and shown.get("epochs") is None:
+        from ganforge.config import DEFAULT_STEPS
+
+        shown["steps"] = DEFAULT_STEPS
     shown["device"] = str(resolve_device(cfg.device))
     if shown.get("out") is None:
         shown["out"] = str(default_run_dir(cfg))

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ganforge.errors import DataError
+from ganforge.progress import Meter
 
 
 def file_digest(path: Path, algorithm: str = "md5", data: bytes | None = None) -> str:
@@ -49,10 +47,7 @@ def fetch(urls: list[str], dest: Path, md5: str | None = None, sha256: str | Non
         try:
             with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
                 total = int(response.headers.get("Content-Length") or 0) or None
-                with tqdm(
-                    total=total, unit="B", unit_scale=True, desc=dest.name,
-                    disable=None, file=sys.stderr,
-                ) as bar:
+                with Meter(dest.name, total, "B", unit_scale=True) as bar:
                     for chunk in iter(lambda: response.read(1 << 16), b""):
                         out.write(chunk)
                         bar.update(len(chunk))

@@ -19,6 +19,7 @@ import torch
 from ganforge.metrics.errors import MetricError
 from ganforge.metrics.inception import load_fid_inception, state_dict_fingerprint
 from ganforge.metrics.inception_net import NUM_LOGITS, POOL_DIM, FIDInceptionV3
+from ganforge.progress import Meter
 
 # Float images this far outside [0, 1] are not rounding noise but, most likely, a generator's
 # [-1, 1] tanh output, which would silently shift every feature.
@@ -111,11 +112,13 @@ class BatchedExtractor:
         context = (
             torch.autocast(device_type=self.device.type) if self.amp else exact_float32(self.device)
         )
-        with torch.inference_mode(), context:
+        with (torch.inference_mode(), context,
+              Meter(f"features ({self.name})", len(x), "images") as meter):
             for batch in x.split(batch_size or self.batch_size):
                 result = self.forward_batch(batch.to(self.device, non_blocking=True))
                 for key, value in result.items():
                     outputs.setdefault(key, []).append(value.float().cpu())
+                meter.update(len(batch))
         return {key: torch.cat(parts) for key, parts in outputs.items()}
 
 

@@ -41,16 +41,19 @@ def sample_uint8(
     batches (the global RNG is not touched). ``G`` (e.g. the EMA copy) is used as it is: put it
     in eval mode first."""
     from ganforge.data import to_uint8
+    from ganforge.progress import Meter
 
     generator = torch.Generator().manual_seed(seed)
     parts = []
-    for start in range(0, n, batch_size):
-        fakes = method.sample(min(batch_size, n - start), generator, G=G)
-        # to_uint8 would turn NaN into black pixels, and the metrics would score them.
-        if not torch.isfinite(fakes).all():
-            raise MetricError("the generator's samples hold NaN or inf: its weights diverged "
-                              "or overflow; evaluate an earlier checkpoint")
-        parts.append(to_uint8(fakes).cpu())
+    with Meter("sampling", n, "images") as meter:
+        for start in range(0, n, batch_size):
+            fakes = method.sample(min(batch_size, n - start), generator, G=G)
+            # to_uint8 would turn NaN into black pixels, and the metrics would score them.
+            if not torch.isfinite(fakes).all():
+                raise MetricError("the generator's samples hold NaN or inf: its weights "
+                                  "diverged or overflow; evaluate an earlier checkpoint")
+            parts.append(to_uint8(fakes).cpu())
+            meter.update(len(fakes))
     return torch.cat(parts)
 
 

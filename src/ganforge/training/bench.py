@@ -24,7 +24,6 @@ import math
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -234,6 +233,7 @@ def run_benchmarks(methods: list[str], batch_sizes: list[int], *, dataset: str =
     from ganforge.devices import resolve_device
     from ganforge.files import write_json
     from ganforge.methods import METHODS
+    from ganforge.progress import Meter
     from ganforge.version import __version__
 
     for name in methods:
@@ -260,6 +260,7 @@ def run_benchmarks(methods: list[str], batch_sizes: list[int], *, dataset: str =
     print(f"data: {dataset} {shape}; precision {precision}; median of {repeats} timed "
           f"windows after {warmup} warmup steps", flush=True)
     results = []
+    meter = Meter("bench", len(methods) * len(batch_sizes), "runs")
     for method in methods:
         for batch_size in batch_sizes:
             start = time.perf_counter()
@@ -268,10 +269,12 @@ def run_benchmarks(methods: list[str], batch_sizes: list[int], *, dataset: str =
                                   warmup=warmup, repeats=repeats, cuda_graphs=cuda_graphs,
                                   window_seconds=window_seconds, overrides=overrides)
             results.append(result)
-            print(f"  {method} batch {batch_size}: {result.images_per_s:,.0f} images/s, "
-                  f"windows of {result.steps} steps took "
-                  f"{', '.join(f'{s:.2f}' for s in result.window_seconds)} s "
-                  f"({time.perf_counter() - start:.0f} s in all)", file=sys.stderr, flush=True)
+            meter.write(f"  {method} batch {batch_size}: {result.images_per_s:,.0f} images/s, "
+                        f"windows of {result.steps} steps took "
+                        f"{', '.join(f'{s:.2f}' for s in result.window_seconds)} s "
+                        f"({time.perf_counter() - start:.0f} s in all)")
+            meter.update()
+    meter.close()
     print(format_table(results))
     if json_path is not None:
         out = Path(json_path)

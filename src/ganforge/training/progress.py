@@ -14,18 +14,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-# Seconds between plain progress lines when stderr is not a terminal.
-PROGRESS_SECONDS = 30.0
-
-
-def duration(seconds: float) -> str:
-    """``seconds`` as 45s, 12m05s or 3h20m."""
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+from ganforge.progress import PROGRESS_SECONDS, duration
 
 
 class Progress:

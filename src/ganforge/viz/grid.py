@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -70,15 +71,29 @@ def check_suffix(path: str | Path, suffix: str, kind: str) -> Path:
     return path
 
 
-def save_image(picture: torch.Tensor, path: str | Path, scale: int = 1) -> Path:
-    """Write a uint8 [C, H, W] picture (C is 1 or 3) as PNG, enlarged ``scale`` times with
-    nearest-neighbour so small digits stay crisp; the file appears whole or not at all."""
-    path = check_suffix(path, ".png", "PNG")
+def as_pil(picture: torch.Tensor, scale: int = 1) -> Image.Image:
+    """A uint8 [C, H, W] picture (C is 1 or 3) as a PIL image, enlarged ``scale`` times with
+    nearest-neighbour so small digits stay crisp."""
     array = picture.permute(1, 2, 0).numpy()
     array = array[..., 0] if array.shape[-1] == 1 else array
     img = Image.fromarray(np.ascontiguousarray(array))
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    return img
+
+
+def png_bytes(picture: torch.Tensor, scale: int = 1) -> bytes:
+    """A uint8 [C, H, W] picture encoded as PNG in memory (what a web page is sent)."""
+    buffer = io.BytesIO()
+    as_pil(picture, scale).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def save_image(picture: torch.Tensor, path: str | Path, scale: int = 1) -> Path:
+    """Write a uint8 [C, H, W] picture (C is 1 or 3) as PNG, enlarged ``scale`` times (see
+    :func:`as_pil`); the file appears whole or not at all."""
+    path = check_suffix(path, ".png", "PNG")
+    img = as_pil(picture, scale)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     img.save(tmp, format="PNG")

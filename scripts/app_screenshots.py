@@ -25,8 +25,8 @@ def pose(page: Page, run: dict) -> None:
         page.act(lambda: page.choose("#n", "64"))
         page.act(lambda: page.choose("#cls", "7"))
     elif kind == "codes":
-        page.act(lambda: page.choose("#cls", "3"))
-        page.act(lambda: page.element("#continuous input").send_keys(Keys.END))
+        page.act(lambda: page.choose("#view", "sweep"))
+        page.act(lambda: page.choose("#code", "cont:0"))
     elif kind in ("translation", "domains"):
         page.act(lambda: page.choose("#n", "16"))
     else:

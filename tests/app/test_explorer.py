@@ -38,6 +38,8 @@ def test_each_run_offers_the_controls_of_its_method(explorer):
                      "text2img": "text", "lapgan": "unconditional", "gan": "points"}
     assert runs["cgan"]["classes"] == [str(k) for k in range(10)]
     assert runs["infogan"]["categorical"] == [10] and runs["infogan"]["continuous"] == 2
+    assert runs["infogan"]["codes"] == ["cat:0", "cont:0", "cont:1"]
+    assert runs["infogan"]["views"] == ["samples", "interpolate", "sweep"]
     assert runs["pix2pix"]["directions"] == ["AtoB"]
     assert runs["cyclegan"]["directions"] == ["AtoB", "BtoA"]
     assert runs["stargan"]["domains"] == [str(k) for k in range(10)]
@@ -73,6 +75,13 @@ def test_class_and_codes_pickers(explorer):
     assert not np.array_equal(left, right)
     assert not np.array_equal(right, draw(explorer, run="infogan", cls=2,
                                           continuous=[2.0, None]))
+    sweep = draw(explorer, run="infogan", view="sweep", code="cont:0", steps=6)
+    assert sweep.shape[0] > 10 * 16  # a row per value of the categorical code
+    assert not np.array_equal(sweep, draw(explorer, run="infogan", view="sweep", code="cont:1",
+                                          steps=6))
+    with pytest.raises(GanforgeError, match="unknown code 'cont:5'; this model has cat:0, "
+                                            "cont:0, cont:1"):
+        explorer.render(Request(run="infogan", view="sweep", code="cont:5"))
 
 
 def test_interpolation_and_stages(explorer):

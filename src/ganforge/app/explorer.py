@@ -28,7 +28,7 @@ from ganforge.methods.capabilities import (
 from ganforge.viz.grid import png_bytes, side_by_side
 from ganforge.viz.scatter import scatter_plot
 
-VIEWS = ("samples", "interpolate", "stages", "translate", "text")
+VIEWS = ("samples", "interpolate", "sweep", "stages", "translate", "text")
 GRID_SIZES = (1, 4, 16, 64)
 SLIDER_RANGE = 3.0  # latent sliders span [-3, 3]: N(0, 1) noise is almost always inside
 CODE_RANGE = 2.0  # InfoGAN's continuous codes are trained on [-1, 1]; twice that shows the trend
@@ -67,6 +67,7 @@ class Request:
     continuous: list[float | None] = field(default_factory=list)  # InfoGAN: None = random
     seed_b: int = 1
     steps: int = 8
+    code: str = "cont:0"  # the code an InfoGAN sweep varies
     caption: str = ""
     direction: str = "AtoB"
     to_domain: str | None = None
@@ -144,6 +145,8 @@ class Explorer:
         if kind in ("conditional", "codes"):
             info["classes"] = [method.class_name(k) for k in range(method.num_classes)]
         if kind == "codes":
+            info["codes"] = ([f"cat:{i}" for i in range(len(method.codes.categorical))]
+                             + [f"cont:{i}" for i in range(method.codes.continuous)])
             info["categorical"] = list(method.codes.categorical)
             info["continuous"] = method.codes.continuous
             info["code_range"] = CODE_RANGE
@@ -167,7 +170,7 @@ class Explorer:
         if kind == "points":
             return ["samples"]
         views = ["text", "interpolate"] if kind == "text" else ["samples", "interpolate"]
-        return views + (["stages"] if staged else [])
+        return views + (["sweep"] if kind == "codes" else []) + (["stages"] if staged else [])
 
     # ---- pictures ----------------------------------------------------------------------------
 
@@ -214,6 +217,11 @@ class Explorer:
         return model.picture(model.generate(path, condition), nrow=request.steps,
                              cols=[f"seed {request.seed}"] + [""] * (request.steps - 2)
                              + [f"seed {request.seed_b}"])
+
+    def _sweep(self, model: Model, request: Request) -> torch.Tensor:
+        """InfoGAN's figure: one code varied across the columns, the noise fixed."""
+        return model.code_sweep(request.code, steps=request.steps, extent=CODE_RANGE,
+                                seed=request.seed)
 
     def _stages(self, model: Model, request: Request) -> torch.Tensor:
         return model.stage_picture(n=min(request.n, 10), seed=request.seed)

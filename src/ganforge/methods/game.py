@@ -150,10 +150,19 @@ class Augment(Settings):
     augment: str | None = setting(None, "differentiable augmentation of every image D sees, "
                                   "real and fake (DiffAugment): comma-separated, of color, "
                                   "translation, cutout", metavar="LIST", default_text="off")
+    ada_target: float | None = setting(
+        None, "ADA: apply each --augment transform with a probability p adapted to keep "
+        "E[sign(D(real))] at TARGET (the paper: 0.6)", above=0, below=1, metavar="TARGET",
+        default_text="off: every image is augmented")
+    ada_speed: float = setting(100_000, "ADA: images for p to go from 0 to 1", above=0,
+                               metavar="IMAGES")
 
     def check(self, warn: bool = True) -> None:
         super().check(warn)
         parse_policy(self.augment)
+        if self.ada_target is not None and not self.augment:
+            raise GanforgeError("--ada-target adapts how often --augment's transforms apply: "
+                                "give --augment too, e.g. --augment translation,cutout")
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,12 @@ class GAN(Method):
         augment = s.augment if isinstance(s, Augment) else None
         if augment and spec.kind != "image":
             raise GanforgeError(f"--augment transforms images; {cfg.dataset} holds 2-D points")
-        self.augment = DiffAugment(augment)
+        self.augment = (DiffAugment(augment, s.ada_target, s.ada_speed) if augment
+                        else DiffAugment(None))
+        if self.augment.adaptive and type(self).d_loss is not GAN.d_loss:
+            # ADA reads D's outputs on the reals in GAN.d_loss; a D step of its own never would.
+            raise GanforgeError(f"--ada-target is not available for {cfg.method} (its D step "
+                                "is its own); use a fixed --augment policy")
         self.objective = self.adversarial_loss()
         self.real_target = 1.0 - (s.label_smoothing if isinstance(s, Objective) else 0.0)
         if self.history_weight is not None:
@@ -169,6 +174,9 @@ class GAN(Method):
         score = torch.sigmoid if self.objective.label_smoothing else (lambda x: x)
         logs = {"D(x)": score(real_logits).mean(), "D(G(z))": score(fake_logits).mean(),
                 **logs, **penalty_logs}
+        if self.augment.adaptive:
+            logs["ada_rt"] = self.augment.observe(real_logits)
+            logs["ada_p"] = self.augment.p.clone()
         return self.adv_d(real_logits, fake_logits) + aux + penalty, logs
 
     def g_loss(self, batch):

@@ -14,6 +14,13 @@ families of the paper's policy, each drawn afresh for every image:
 
 Images are in [-1, 1], so zero is mid-grey, as in the paper's code. The random draws use the
 device's generator, so a step captured in a CUDA graph draws new ones on every replay.
+
+Adaptive (ADA, Karras et al. 2020, sec. 3): each transform is applied to an image with
+probability ``p`` instead of always, and ``p`` follows D's overfitting: the overfitting
+heuristic r_t = E[sign(D(x_real))] (eq. 1) above its target raises ``p``, below lowers it, by
+the batch size over ``speed`` images each D step (ADA adjusts every 4 batches with 500k images
+from 0 to 1; these data sets see a few hundred thousand images in a whole run, so the speed is a
+setting). ``p`` stays on the device (no host sync) and is saved with the checkpoint.
 """
 
 from __future__ import annotations
@@ -90,16 +97,41 @@ _TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
 
 
 class DiffAugment(nn.Module):
-    """Applies the policy's augmentations to a batch of images; the identity without any."""
+    """Applies the policy's augmentations to a batch of images; the identity without any. With
+    ``target`` (ADA), each transform applies to an image with the adaptive probability ``p``."""
 
-    def __init__(self, policy: str | None) -> None:
+    def __init__(self, policy: str | None, target: float | None = None,
+                 speed: float = 100_000) -> None:
         super().__init__()
         self.policy = parse_policy(policy)
+        if target is not None and not self.policy:
+            raise GanforgeError("--ada-target adapts how often --augment's transforms apply: "
+                                "give --augment too, e.g. --augment translation,cutout")
+        self.target, self.speed = target, speed
+        if target is not None:  # only then, so checkpoints of fixed policies keep their keys
+            self.register_buffer("p", torch.zeros(()))
+
+    @property
+    def adaptive(self) -> bool:
+        return self.target is not None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for name in self.policy:
-            x = _TRANSFORMS[name](x)
+            if self.adaptive:
+                applied = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < self.p
+                x = torch.where(applied, _TRANSFORMS[name](x), x)
+            else:
+                x = _TRANSFORMS[name](x)
         return x
 
+    @torch.no_grad()
+    def observe(self, real_logits: torch.Tensor) -> torch.Tensor:
+        """Adjust ``p`` from D's outputs on a batch of reals (eq. 1's r_t); returns r_t."""
+        overfit = real_logits.detach().float().sign().mean()
+        step = len(real_logits) / self.speed
+        self.p.add_(torch.sign(overfit - self.target) * step).clamp_(0.0, 1.0)
+        return overfit
+
     def extra_repr(self) -> str:
-        return ",".join(self.policy) or "off"
+        text = ",".join(self.policy) or "off"
+        return text + (f", adaptive to r_t = {self.target}" if self.adaptive else "")

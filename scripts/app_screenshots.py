@@ -28,7 +28,7 @@ def pose(page: Page, run: dict) -> None:
         page.act(lambda: page.choose("#view", "sweep"))
         page.act(lambda: page.choose("#code", "cont:0"))
     elif kind in ("translation", "domains"):
-        page.act(lambda: page.choose("#n", "16"))
+        page.act(lambda: page.choose("#n", "16"))  # eight of the run's own pairs
     else:
         page.act(lambda: page.element("#latent input[data-dim='0']").send_keys(Keys.END))
 
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--out", default="docs/img")
     args = parser.parse_args()
     with running_app(args.runs) as url:
-        page = Page(url, width=1200, height=860)
+        page = Page(url, width=1280, height=900)
         try:
             for run in page.driver.execute_script("return state.runs"):
                 page.choose_run(run["name"])

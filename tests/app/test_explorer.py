@@ -109,6 +109,7 @@ def test_translation_of_an_uploaded_picture_of_any_size_and_mode(explorer):
     mine = draw(explorer, run="pix2pix", view="translate", image=upload)
     examples = draw(explorer, run="pix2pix", view="translate", n=4)
     assert mine.shape[0] < examples.shape[0]  # one input row against four
+    assert examples.shape[1] > 1.4 * mine.shape[1]  # input, output and the pair's target
     back = draw(explorer, run="cyclegan", view="translate", direction="BtoA", n=4)
     assert not np.array_equal(back, draw(explorer, run="cyclegan", view="translate", n=4))
     every = draw(explorer, run="stargan", view="translate", image=upload)

@@ -243,14 +243,18 @@ class Explorer:
             targets = ([request.to_domain] if request.to_domain
                        else list(method.spec.class_names))
             outputs = [model.translate(x, to_domain=t) for t in targets]
-            columns = ["input", *(f">{t}" for t in targets)]
+            columns, title = ["input", *(f">{t}" for t in targets)], "to each domain"
         else:
             outputs = [model.translate(x, direction=direction)]
             names = list(method.spec.class_names or ("A", "B"))
             source, target = names if direction == "AtoB" else names[::-1]
-            columns = [f"input ({source})", f"output ({target})"]
+            columns, title = ["input", "output"], f"{source} -> {target}"
+            if request.image is None and method.spec.paired:  # the run's own pairs
+                outputs.append(from_uint8(method.display_b[: len(x)].cpu()).add(1).div(2))
+                columns.append("target")
         inputs = from_uint8(x).add(1).div(2)
-        return model.picture(side_by_side(inputs, *outputs), nrow=len(columns), cols=columns)
+        return model.picture(side_by_side(inputs, *outputs), nrow=len(columns), cols=columns,
+                             title=title)
 
     # ---- latents and conditions ----------------------------------------------------------------
 

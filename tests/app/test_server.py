@@ -4,6 +4,7 @@ with a one-line error, and the command refuses what it cannot serve in one line.
 import json
 import re
 import socket
+import sys
 import urllib.error
 import urllib.request
 
@@ -58,3 +59,11 @@ def test_the_command_refuses_in_one_line(app_runs, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == (f"ganforge: error: port {port} on 127.0.0.1 is taken; give another with "
                    "--port (or --port 0 for a free one)")
+
+
+def test_without_the_extra_the_command_says_how_to_get_it(app_runs, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn now raises ImportError
+    assert main(["app", str(app_runs["dcgan"]), "--port", "0"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        'ganforge: error: the explorer needs the app extra (uvicorn is missing): '
+        'pip install "ganforge[app]"')

@@ -29,8 +29,14 @@ def pose(page: Page, run: dict) -> None:
         page.act(lambda: page.choose("#code", "cont:0"))
     elif kind in ("translation", "domains"):
         page.act(lambda: page.choose("#n", "16"))  # eight of the run's own pairs
-    else:
+    elif kind == "text":
+        def caption():  # one change event: select all, type over it, Enter
+            page.element("#caption").send_keys(Keys.CONTROL, "a")
+            page.element("#caption").send_keys("a seven", Keys.ENTER)
+        page.act(caption)
+    elif kind == "unconditional":
         page.act(lambda: page.element("#latent input[data-dim='0']").send_keys(Keys.END))
+    # points: the scatter as it is
 
 
 def main() -> None:

@@ -61,3 +61,23 @@ def test_refused_without_a_policy_or_where_d_steps_its_own_way(tmp_path):
     with pytest.raises(GanforgeError, match="--ada-target is not available for progan"):
         Trainer(cfg, dataset=tiny_data("image")[0])
     assert not (tmp_path / "progan").exists()
+
+
+def test_dcgan_on_the_embedded_digits_takes_ada_by_default_as_a_whole():
+    cfg = configure(method="dcgan")  # the default data set: the 1,500 embedded digits
+    assert (cfg.settings.augment, cfg.settings.ada_target) == ("translation,cutout", 0.6)
+    off = configure(method="dcgan", augment="none")
+    assert (off.settings.augment, off.settings.ada_target) == ("none", None)
+    fixed = configure(method="dcgan", augment="color")
+    assert (fixed.settings.augment, fixed.settings.ada_target) == ("color", None)
+    for other in (configure(method="dcgan", dataset="mnist"), configure(method="wgan-gp"),
+                  configure(method="gan")):
+        assert (other.settings.augment, other.settings.ada_target) == (None, None)
+    with pytest.raises(GanforgeError, match="give --augment too"):
+        configure(method="dcgan", ada_target=0.7)
+
+
+def test_none_turns_augmentation_off():
+    ada = DiffAugment("none")
+    x = torch.rand(4, 1, 8, 8)
+    assert ada.policy == () and torch.equal(ada(x), x)

@@ -39,6 +39,8 @@ CUTOUT_RATIO = 1 / 2
 
 def parse_policy(policy: str | None) -> tuple[str, ...]:
     """``"translation,cutout"`` -> the named augmentations in the paper's order; refuses others."""
+    if (policy or "").strip().lower() in ("none", "off"):  # turns off a data set's default
+        return ()
     names = [p.strip() for p in (policy or "").split(",") if p.strip()]
     unknown = [n for n in names if n not in AUGMENTATIONS]
     if unknown:

@@ -27,7 +27,7 @@ def test_the_average_form_trains_as_the_gan_familys_relativistic_loss(tmp_path, 
         return trainer.method.state_dict()
 
     rgan = weights("rgan", relativism="average")
-    dcgan = weights("dcgan", loss="relativistic")
+    dcgan = weights("dcgan", loss="relativistic", augment="none")  # no digits-only ADA
     assert rgan.keys() == dcgan.keys() and all(torch.equal(rgan[k], dcgan[k]) for k in rgan)
     paired = weights("rgan", relativism="paired", out=str(tmp_path / "paired"))
     assert not all(torch.equal(paired[k], rgan[k]) for k in rgan)

@@ -100,8 +100,9 @@ def test_checkpoint_holds_no_pickle(tmp_path, digits):
         ".lock", "README.md", "checkpoint.safetensors", "config.json", "log.jsonl",
         "samples.png", "state.json"]
     tensors, state = ckpt.load_checkpoint(run / ckpt.CHECKPOINT)
-    assert {"G", "D", "G_ema", "ema", "optim", "rng", "batcher"} == {k.split(".")[0]
-                                                                  for k in tensors}
+    # "augment": ADA's probability p, on by default for dcgan on the digits
+    assert {"G", "D", "G_ema", "ema", "augment", "optim", "rng", "batcher"} == {
+        k.split(".")[0] for k in tensors}
     assert state["step"] == 2 and json.loads((run / "config.json").read_text())["method"] == "dcgan"
 
 

@@ -15,7 +15,8 @@ def add_parser(sub) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN", help="run directories written by train")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: this machine only)")
-    p.add_argument("--port", type=int, default=7860, help="port (default: 7860); 0 takes a free one")
+    p.add_argument("--port", type=int, default=7860,
+                   help="port (default: 7860); 0 takes a free one")
     p.add_argument("--device", default="auto",
                    help="where the generators run (default: a GPU if there is one)")
     p.add_argument("--open", action="store_true", help="open the page in the web browser")

@@ -16,6 +16,11 @@ S²-GAN's phases, which are shares of the run, fall where they should): S²-GAN 
 
     python benchmarks/s2gan.py --seconds 600 --data-dir ../shared/data --out runs/s2gan-bench
     python benchmarks/s2gan.py --smoke --data-dir ../shared/data
+    python benchmarks/s2gan.py --score RUN [RUN ...] --data-dir ../shared/data
+
+``--score`` scores trained s2gan runs the same way, and also renders real structure maps of the
+data with each run's Style-GAN ("style on real structures"): which of the two GANs limits the
+samples.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import torch.nn.functional as F
 
 import ganforge
 from ganforge.configure import configure
-from ganforge.data import ImageDataset, load_dataset
+from ganforge.data import ImageDataset, from_uint8, load_dataset
 from ganforge.data.translation import edge_maps
 from ganforge.metrics.domain import mnist_fid
 from ganforge.training import Trainer
@@ -80,6 +85,27 @@ def cost(fields: dict, data, steps: int = 20) -> float:
     return (time.perf_counter() - started) / steps
 
 
+@torch.no_grad()
+def score_runs(args) -> None:
+    pairs = load_dataset("edges2mnist", data_dir=args.data_dir)
+    test = load_dataset("mnist", data_dir=args.data_dir, split="test").images
+    n = args.n
+    for run in args.score:
+        model = ganforge.load(run, device="cpu")
+        generator = torch.Generator().manual_seed(args.seed)
+        z = model.method.sample_latent(n, generator)
+        structure, image = model.G.stages(z)
+        real = from_uint8(pairs.a[torch.randperm(len(pairs.a), generator=generator)[:n]])
+        rendered = model.G.style(real, z[:, model.G.structure_dim:])
+        row = {"steps": model.step,
+               "mnist_fid": mnist_fid(test[:n], to_uint8(image)[..., 2:30, 2:30]),
+               "edge_f1": edge_f1(structure, to_uint8(image)),
+               "style_on_real_structures_fid": mnist_fid(test[:n],
+                                                         to_uint8(rendered)[..., 2:30, 2:30])}
+        print(run, json.dumps({k: round(v, 3) if isinstance(v, float) else v
+                               for k, v in row.items()}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=600, help="CPU seconds per run")
@@ -89,7 +115,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--smoke", action="store_true", help="a few steps, 200 samples")
     parser.add_argument("--only", default=None, help="run only these, comma-separated")
+    parser.add_argument("--score", nargs="+", metavar="RUN", help="score trained s2gan runs")
     args = parser.parse_args()
+    if args.score:
+        return score_runs(args)
     out = Path(args.out)
     n = 200 if args.smoke else args.n
     pairs = load_dataset("edges2mnist", data_dir=args.data_dir)

@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from ganforge.data import ToyMixture, from_uint8
 from ganforge.errors import GanforgeError
 from ganforge.inference import Model, load
+from ganforge.methods import Method
 from ganforge.methods.capabilities import (
     CodeConditioned,
     Conditional,
@@ -50,7 +51,19 @@ def kind_of(model: Model) -> str:
         return "codes"
     if isinstance(method, Conditional):
         return "conditional"
+    if type(method).sample is not Method.sample or latent_width(method) is None:
+        # Its pictures are not G(z) of one latent (CoGAN's pairs, d-only's Langevin chains):
+        # the page shows its samples as `ganforge sample` does, without latent controls.
+        return "samples"
     return "unconditional"
+
+
+def latent_width(method: Method) -> int | None:
+    """Columns of the latent a seed draws for this method; None if it draws no latent."""
+    try:
+        return method.latent_width
+    except AttributeError:  # no latent_dim among its settings (translators, d-only)
+        return None
 
 
 @dataclass
@@ -141,7 +154,7 @@ class Explorer:
                 "kind": kind, "ema": bool(cfg.ema), "staged": isinstance(method, Staged),
                 "grid_sizes": list(GRID_SIZES), "slider_range": SLIDER_RANGE}
         if kind in ("unconditional", "conditional", "codes", "text"):
-            info["latent_dim"] = method.settings.latent_dim
+            info["latent_dim"] = latent_width(method)
         if kind in ("conditional", "codes"):
             info["classes"] = [method.class_name(k) for k in range(method.num_classes)]
         if kind == "codes":
@@ -167,7 +180,7 @@ class Explorer:
     def _views(kind: str, staged: bool) -> list[str]:
         if kind in ("translation", "domains"):
             return ["translate"]
-        if kind == "points":
+        if kind in ("points", "samples"):
             return ["samples"]
         views = ["text", "interpolate"] if kind == "text" else ["samples", "interpolate"]
         return views + (["sweep"] if kind == "codes" else []) + (["stages"] if staged else [])
@@ -199,6 +212,8 @@ class Explorer:
             mixture = ToyMixture(model.cfg.dataset)
             return scatter_plot(model.sample(1000, request.seed), mixture.centers,
                                 mixture.extent)
+        if kind_of(model) == "samples":
+            return model.sample_picture(request.n, request.seed)
         n = request.n
         z = self._latent(model, request, n)
         images = model.generate(z, self._condition(model, request, n))
@@ -267,7 +282,7 @@ class Explorer:
     def _latent(model: Model, request: Request, n: int) -> torch.Tensor:
         """``n`` latents drawn from the seed, with the slider-fixed dimensions set in all."""
         z = model.method.sample_latent(n, torch.Generator().manual_seed(request.seed))
-        width = model.method.settings.latent_dim
+        width = z.shape[1]
         for dim, value in request.latent.items():
             if not 0 <= dim < width:
                 raise GanforgeError(f"latent dimension {dim} does not exist: this G takes "

@@ -174,15 +174,21 @@ class Model(LatentPictures, TextPictures, Reconstructions, Translations):
             mixture = ToyMixture(self.cfg.dataset)
             picture = scatter_plot(self.sample(n, seed), mixture.centers, mixture.extent)
             return save_image(picture, path)
+        return save_image(self.sample_picture(n, seed, nrow, classes), path)
+
+    def sample_picture(self, n: int = 64, seed: int | None = 0, nrow: int | None = None,
+                       classes=None) -> torch.Tensor:
+        """``n`` samples as a picture, enlarged for small images; a method whose samples are
+        laid out in columns (a translation's input | output, CoGAN's pairs) gets them
+        labelled, as in its training pictures."""
         images = to_uint8(self.sample(n, seed, classes) * 2 - 1)
         columns = self.method.display_columns
-        if columns:  # inputs beside outputs, labelled, as the training pictures
+        if columns:
             nrow = self.method.display_nrow
-            return save_image(labelled_grid(images, nrow=nrow,
-                                            col_labels=columns * (nrow // len(columns)),
-                                            scale=self.scale,
-                                            title=self.method.display_title), path)
-        return save_image(image_grid(images, nrow=nrow), path, self.scale)
+            return labelled_grid(images, nrow=nrow, col_labels=columns * (nrow // len(columns)),
+                                 scale=self.scale, title=self.method.display_title)
+        grid = image_grid(images, nrow=nrow)
+        return grid.repeat_interleave(self.scale, 1).repeat_interleave(self.scale, 2)
 
 
 def load(run_dir: str | Path, device: str = "auto") -> Model:

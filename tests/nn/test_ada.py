@@ -68,6 +68,8 @@ def test_dcgan_on_the_embedded_digits_takes_ada_by_default_as_a_whole():
     assert (cfg.settings.augment, cfg.settings.ada_target) == ("translation,cutout", 0.6)
     off = configure(method="dcgan", augment="none")
     assert (off.settings.augment, off.settings.ada_target) == ("none", None)
+    older = configure(method="dcgan", augment=None)  # a config.json from before the default
+    assert (older.settings.augment, older.settings.ada_target) == (None, None)
     fixed = configure(method="dcgan", augment="color")
     assert (fixed.settings.augment, fixed.settings.ada_target) == ("color", None)
     for other in (configure(method="dcgan", dataset="mnist"), configure(method="wgan-gp"),

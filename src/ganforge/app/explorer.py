@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from ganforge.data import ToyMixture, from_uint8
+from ganforge.data import ToyMixture
 from ganforge.errors import GanforgeError
 from ganforge.inference import Model, load
 from ganforge.methods import Method
@@ -29,7 +29,6 @@ from ganforge.methods.capabilities import (
 from ganforge.viz.grid import png_bytes, side_by_side
 from ganforge.viz.scatter import scatter_plot
 
-VIEWS = ("samples", "interpolate", "sweep", "stages", "translate", "text")
 GRID_SIZES = (1, 4, 16, 64)
 SLIDER_RANGE = 3.0  # latent sliders span [-3, 3]: N(0, 1) noise is almost always inside
 CODE_RANGE = 2.0  # InfoGAN's continuous codes are trained on [-1, 1]; twice that shows the trend
@@ -164,9 +163,7 @@ class Explorer:
             info["continuous"] = method.codes.continuous
             info["code_range"] = CODE_RANGE
         if kind == "text":
-            spec = method.spec
-            info["captions"] = list(spec.example_captions or ())
-            info["vocabulary"] = [w for w in spec.vocabulary if w.isalnum()]
+            info["captions"] = list(method.spec.example_captions or ())
         if kind == "translation":
             names = list(method.spec.class_names or ("A", "B"))
             info["domains"] = names
@@ -265,11 +262,10 @@ class Explorer:
             source, target = names if direction == "AtoB" else names[::-1]
             columns, title = ["input", "output"], f"{source} -> {target}"
             if request.image is None and method.spec.paired:  # the run's own pairs
-                outputs.append(from_uint8(method.display_b[: len(x)].cpu()).add(1).div(2))
+                outputs.append(method.display_b[: len(x)].cpu().float() / 255)
                 columns.append("target")
-        inputs = from_uint8(x).add(1).div(2)
-        return model.picture(side_by_side(inputs, *outputs), nrow=len(columns), cols=columns,
-                             title=title)
+        return model.picture(side_by_side(x.float() / 255, *outputs), nrow=len(columns),
+                             cols=columns, title=title)
 
     # ---- latents and conditions ----------------------------------------------------------------
 

@@ -9,6 +9,8 @@ Contenders:
 
 * ``dcgan``: `ganforge train --method dcgan --dataset mnist` as shipped;
 * ``dcgan-ema``: the same with ``--ema 0.999``;
+* ``dcgan-infogan-nets``: the same with ``--arch infogan``: the DCGAN objective on InfoGAN's
+  networks, which add a dense 1,024-unit layer to each of G and D;
 * ``gan``: `ganforge train --method gan --dataset mnist` as shipped (the quick start's MLP GAN
   with its EMA of G);
 * ``reference``: PyTorch-GAN's ``dcgan.py`` as :mod:`reference_dcgan` runs it (its samples are
@@ -39,7 +41,7 @@ sys.path.insert(0, str(HERE))
 
 # Each ganforge contender: its method and what it changes from the method's defaults.
 CONTENDERS = {"dcgan": ("dcgan", {}), "dcgan-ema": ("dcgan", {"ema": 0.999}),
-              "gan": ("gan", {})}
+              "dcgan-infogan-nets": ("dcgan", {"arch": "infogan"}), "gan": ("gan", {})}
 
 
 class Score:

@@ -151,3 +151,42 @@ def test_train_from_a_runs_config_with_changes(tmp_path, capsys):
     (tmp_path / "bad.json").write_text("[1, 2]")
     code, _, err = run(capsys, "train", "--config", str(tmp_path / "bad.json"))
     assert code == 2 and "not a JSON object of settings" in err
+
+
+def readme_train_commands():
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    commands = []
+    for line in readme.read_text().splitlines():
+        command = line.split("#")[0].strip()
+        # Placeholders and runs that must already exist are not checkable here.
+        if (command.startswith("ganforge train ") and not command.endswith(("...", "\\"))
+                and not any(p in command for p in ("--resume", "--config", "/path/to"))):
+            commands.append(command)
+    return commands
+
+
+@pytest.mark.parametrize("command", readme_train_commands())
+def test_readme_train_commands_resolve_as_written(capsys, command):
+    """The README's recipes are what a user copies: each must parse, and each option it
+    gives must reach the resolved config unchanged (a renamed or shadowed option fails)."""
+    import shlex
+
+    import torch
+
+    argv = shlex.split(command)[1:]
+    if "cuda" in argv and not torch.cuda.is_available():
+        argv[argv.index("cuda")] = "cpu"  # resolving the rest needs no GPU
+    code, out, err = run(capsys, *argv, "--dry-run")
+    assert code == 0, err
+    shown = json.loads(out)
+    for flag, value in zip(argv, argv[1:], strict=False):
+        key = flag[2:].replace("-", "_")
+        if not flag.startswith("--") or key not in shown or value.startswith("--"):
+            continue
+        if isinstance(shown[key], (int, float)) and not isinstance(shown[key], bool):
+            assert shown[key] == pytest.approx(float(value)), (command, key)
+        else:
+            assert str(shown[key]) == value, (command, key)
+

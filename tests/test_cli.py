@@ -1,6 +1,9 @@
 import json
+import shlex
+from pathlib import Path
 
 import pytest
+import torch
 
 from ganforge.cli import main
 
@@ -154,8 +157,6 @@ def test_train_from_a_runs_config_with_changes(tmp_path, capsys):
 
 
 def readme_train_commands():
-    from pathlib import Path
-
     readme = Path(__file__).resolve().parent.parent / "README.md"
     commands = []
     for line in readme.read_text().splitlines():
@@ -171,10 +172,6 @@ def readme_train_commands():
 def test_readme_train_commands_resolve_as_written(capsys, command):
     """The README's recipes are what a user copies: each must parse, and each option it
     gives must reach the resolved config unchanged (a renamed or shadowed option fails)."""
-    import shlex
-
-    import torch
-
     argv = shlex.split(command)[1:]
     if "cuda" in argv and not torch.cuda.is_available():
         argv[argv.index("cuda")] = "cpu"  # resolving the rest needs no GPU
@@ -189,4 +186,3 @@ def test_readme_train_commands_resolve_as_written(capsys, command):
             assert shown[key] == pytest.approx(float(value)), (command, key)
         else:
             assert str(shown[key]) == value, (command, key)
-

@@ -9,6 +9,7 @@ agreement is counted. Also writes the pictures of the run (class grid, sweeps, l
     ganforge train --method acgan --dataset mnist --steps 3000 --out runs/acgan
     python benchmarks/conditional.py runs/acgan --images docs/img/acgan
     python benchmarks/conditional.py runs/sgan --data-dir ../shared/data   # + 3-NN, MNIST-FID
+    python benchmarks/conditional.py runs/infogan --data-dir ../shared/data --raw-g   # G, no EMA
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 
@@ -49,9 +51,38 @@ def knn_classify(judge, images: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(judge.predict(x.flatten(1).clamp(0, 1).numpy()))
 
 
+def use_raw_generator(model, run_dir: str) -> None:
+    """Put the run's own G, not its EMA copy, in the model: the pair then differs only in the
+    averaging, trained together."""
+    from safetensors.torch import load_file
+
+    from ganforge.runs.checkpoint import unprefixed
+
+    tensors = load_file(str(Path(run_dir) / "checkpoint.safetensors"))
+    model.method.G.load_state_dict(unprefixed("G", tensors))
+
+
+def sample_quality(images: torch.Tensor, data_dir: str, n: int) -> dict:
+    """MNIST-FID, confident share and class KL of ``images`` (in [0, 1]) against the first
+    ``n`` MNIST test digits, as `ganforge eval --real mnist:test` gives them."""
+    from ganforge.data import to_uint8
+    from ganforge.inference.sources import load_source
+    from ganforge.metrics.evaluate import Evaluator
+
+    evaluator = Evaluator("mnist-fid,mnist-classes")
+    real = load_source("mnist:test", n, data_dir=data_dir, image_size=28)
+    values = evaluator.compute(to_uint8(images * 2 - 1),
+                               evaluator.real_features(real.images, real.id))
+    return {"mnist_fid": values["mnist_fid"], "confident_share": values["mnist_confident_share"],
+            "kl_uniform": values["mnist_kl_uniform"]}
+
+
 @torch.no_grad()
-def evaluate(run_dir: str, n: int, seed: int, device: str, data_dir: str | None = None) -> dict:
+def evaluate(run_dir: str, n: int, seed: int, device: str, data_dir: str | None = None,
+             raw_g: bool = False) -> dict:
     model = ganforge.load(run_dir, device=device)
+    if raw_g:
+        use_raw_generator(model, run_dir)
     classifier = load_mnist_classifier(device=device)
     method = model.method
     generator = torch.Generator().manual_seed(seed)
@@ -61,25 +92,23 @@ def evaluate(run_dir: str, n: int, seed: int, device: str, data_dir: str | None 
         z = method.sample_latent(n, generator)
         images = torch.cat([model.generate(z[i : i + 1000], condition[i : i + 1000])
                             for i in range(0, n, 1000)])
-        result = matched_accuracy(codes, classify(classifier, images), 10)
+        def agreement(predicted):
+            return matched_accuracy(codes, predicted, 10)
         kind = "infogan categorical code vs classifier, matched"
     else:
         k = model.num_classes
         requested = torch.arange(k).repeat_interleave(n // k)
         images = torch.cat([model.sample(len(chunk), seed=seed + i, classes=chunk)
                             for i, chunk in enumerate(requested.split(1000))])
-        result = conditional_accuracy(requested, classify(classifier, images), k)
+        def agreement(predicted):
+            return conditional_accuracy(requested, predicted, k)
         kind = "requested class vs classifier"
-        if data_dir:
-            from ganforge.data import load_dataset
-            from ganforge.metrics.domain import mnist_fid
-
-            knn = conditional_accuracy(requested, knn_classify(knn_judge(data_dir), images), k)
-            result["knn_accuracy"] = knn["accuracy"]
-            test = load_dataset("mnist", data_dir=data_dir, split="test").images
-            result["mnist_fid"] = mnist_fid(test[:n], images)
+    result = agreement(classify(classifier, images))
+    if data_dir:
+        result["knn_accuracy"] = agreement(knn_classify(knn_judge(data_dir), images))["accuracy"]
+        result.update(sample_quality(images, data_dir, n))
     return {"run": run_dir, "method": model.cfg.method, "step": model.step, "n": n,
-            "measure": kind, **result}
+            "G": "raw" if raw_g else "as sampled", "measure": kind, **result}
 
 
 def pictures(run_dir: str, prefix: str, device: str) -> list[str]:
@@ -105,11 +134,14 @@ def main() -> None:
                         help="write PREFIX_classes.png etc. (first run only)")
     parser.add_argument("--json", default=None, help="append results to this JSON-lines file")
     parser.add_argument("--data-dir", default=None,
-                        help="folder holding mnist/: adds a 3-NN judge's accuracy and MNIST-FID")
+                        help="folder holding mnist/: adds a 3-NN judge's accuracy, MNIST-FID, "
+                        "the confident share and the class KL against the MNIST test digits")
+    parser.add_argument("--raw-g", action="store_true",
+                        help="score the run's own G, not its EMA copy (runs trained with --ema)")
     args = parser.parse_args()
     for i, run in enumerate(args.runs):
         start = time.perf_counter()
-        result = evaluate(run, args.n, args.seed, args.device, args.data_dir)
+        result = evaluate(run, args.n, args.seed, args.device, args.data_dir, args.raw_g)
         result["seconds"] = round(time.perf_counter() - start, 1)
         print(json.dumps(result))
         if args.json:

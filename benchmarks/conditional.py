@@ -20,8 +20,10 @@ import time
 from pathlib import Path
 
 import torch
+from time_to_quality import Score
 
 import ganforge
+from ganforge.data import to_uint8
 from ganforge.metrics.conditional import conditional_accuracy, matched_accuracy
 from ganforge.metrics.domain import load_mnist_classifier
 from ganforge.viz import save_image
@@ -54,27 +56,11 @@ def knn_classify(judge, images: torch.Tensor) -> torch.Tensor:
 def use_raw_generator(model, run_dir: str) -> None:
     """Put the run's own G, not its EMA copy, in the model: the pair then differs only in the
     averaging, trained together."""
-    from safetensors.torch import load_file
-
+    from ganforge.runs import CHECKPOINT, load_checkpoint
     from ganforge.runs.checkpoint import unprefixed
 
-    tensors = load_file(str(Path(run_dir) / "checkpoint.safetensors"))
+    tensors, _ = load_checkpoint(Path(run_dir) / CHECKPOINT)
     model.method.G.load_state_dict(unprefixed("G", tensors))
-
-
-def sample_quality(images: torch.Tensor, data_dir: str, n: int) -> dict:
-    """MNIST-FID, confident share and class KL of ``images`` (in [0, 1]) against the first
-    ``n`` MNIST test digits, as `ganforge eval --real mnist:test` gives them."""
-    from ganforge.data import to_uint8
-    from ganforge.inference.sources import load_source
-    from ganforge.metrics.evaluate import Evaluator
-
-    evaluator = Evaluator("mnist-fid,mnist-classes")
-    real = load_source("mnist:test", n, data_dir=data_dir, image_size=28)
-    values = evaluator.compute(to_uint8(images * 2 - 1),
-                               evaluator.real_features(real.images, real.id))
-    return {"mnist_fid": values["mnist_fid"], "confident_share": values["mnist_confident_share"],
-            "kl_uniform": values["mnist_kl_uniform"]}
 
 
 @torch.no_grad()
@@ -106,7 +92,8 @@ def evaluate(run_dir: str, n: int, seed: int, device: str, data_dir: str | None 
     result = agreement(classify(classifier, images))
     if data_dir:
         result["knn_accuracy"] = agreement(knn_classify(knn_judge(data_dir), images))["accuracy"]
-        result.update(sample_quality(images, data_dir, n))
+        # MNIST-FID, confident share and class KL against the first n MNIST test digits.
+        result.update(Score(data_dir, n)(to_uint8(images * 2 - 1)))
     return {"run": run_dir, "method": model.cfg.method, "step": model.step, "n": n,
             "G": "raw" if raw_g else "as sampled", "measure": kind, **result}
 

@@ -1,30 +1,17 @@
 """benchmarks/conditional.py --raw-g: the run's own G, not its EMA copy, is what gets scored, so
 the EMA's effect is read from one training run."""
 
-import sys
-from pathlib import Path
-
 import torch
 from safetensors.torch import load_file
 
 import ganforge
 from ganforge.training import Trainer
+from tests.benchmarks import import_benchmark
 from tests.methods.test_methods import tiny_config
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def load_script():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import conditional
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return conditional
 
 
 def test_raw_g_is_the_checkpoints_generator_not_its_average(tmp_path, digits):
-    conditional = load_script()
+    conditional = import_benchmark("conditional")
     run = Trainer(tiny_config("infogan", tmp_path, steps=6, ema=0.5), dataset=digits).fit()
     averaged = ganforge.load(run, device="cpu")
     raw = ganforge.load(run, device="cpu")

@@ -4,20 +4,16 @@ minutes of a borrowed GPU are not lost to a typo."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from ganforge.methods import METHODS
+from tests.benchmarks import BENCHMARKS, import_benchmark
 from tests.conftest import SHARED_DATA, needs_mnist
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_check.py"
+SCRIPT = BENCHMARKS / "gpu_check.py"
 
 
 def test_every_registered_method_has_its_data_chosen():
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import gpu_check
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    gpu_check = import_benchmark("gpu_check")
     assert set(gpu_check.METHOD_DATA) == set(METHODS)
 
 

@@ -1,23 +1,14 @@
 """benchmarks/time_to_quality.py's contenders: each names settings that exist, with values they
 take, and the README's recipes are among them."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from ganforge.configure import configure
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.benchmarks import BENCHMARKS, import_benchmark
 
 
 def contenders() -> dict:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import time_to_quality
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return time_to_quality.CONTENDERS
+    return import_benchmark("time_to_quality").CONTENDERS
 
 
 @pytest.mark.parametrize("name", sorted(contenders()))

@@ -150,22 +150,29 @@ class Mode:
         self.seconds: list[float] = []
 
 
+def paper_nets(method: str) -> dict:
+    """The figures here are of DCGAN's all-convolutional nets without EMA, its MNIST default
+    until 2026-12-06 (now InfoGAN's dense-layer nets with an EMA of G)."""
+    return {"arch": "dcgan", "ema": None} if method == "dcgan" else {}
+
+
 def bench_one(method: str, batch_size: int, dataset_name: str, dataset: ImageDataset,
               device: torch.device, steps: int, warmup: int, repeats: int,
               workers: list[int]) -> dict:
     """Time every mode for one (method, batch size); returns a result row."""
     modes: list[Mode] = []
 
-    e2e = bench_trainer(method, dataset_name, dataset, batch_size, device)
+    e2e = bench_trainer(method, dataset_name, dataset, batch_size, device, **paper_nets(method))
     modes.append(Mode("end_to_end", e2e, e2e.train_step))
 
-    model = bench_trainer(method, dataset_name, dataset, batch_size, device)
+    model = bench_trainer(method, dataset_name, dataset, batch_size, device, **paper_nets(method))
     fixed = itertools.repeat(next(model.batcher))
     modes.append(Mode("model_step", model, lambda t=model, b=fixed: t.train_step(b)))
 
     streams = []
     for n in workers:
-        base = bench_trainer(method, dataset_name, dataset, batch_size, device)
+        base = bench_trainer(method, dataset_name, dataset, batch_size, device,
+                             **paper_nets(method))
         stream = dataloader_batches(dataset, batch_size, device, n)
         streams.append(stream)
         # One batch per train_step, exactly as train_step(batches=iter([batch])) per batch.

@@ -70,6 +70,18 @@ def test_help_gives_each_method_its_own_default_of_a_shared_option(capsys):
     assert "vaegan: gamma" in options
 
 
+def test_help_names_the_defaults_a_method_takes_on_one_data_set(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    start = out.index("--batch-size BATCH_SIZE images per batch")
+    batch = out[start:out.index("--optimizer", start)]
+    assert "128 for dcgan on mnist" in batch
+    start = out.index("--augment LIST [")
+    augment = out[start:out.index("--ada-target TARGET", start)]
+    assert augment.count("dcgan on digits") == 1
+
+
 def test_dry_run_prints_resolved_config(capsys):
     code, out, _ = run(capsys, "train", "--method", "gan", "--dry-run")
     assert code == 0 and '"arch": "mlp"' in out

@@ -92,3 +92,19 @@ def test_a_methods_default_steps_yield_to_epochs_given_by_the_user():
     by_epochs = configure(method="gan", epochs=2.0)
     assert by_epochs.steps is None and by_epochs.epochs == 2.0
     assert configure(method="gan", steps=7).steps == 7
+
+
+def test_dcgan_on_mnist_takes_its_measured_recipe_in_independent_units():
+    def picked(**given):
+        cfg = configure(method="dcgan", dataset="mnist", **given).to_dict()
+        return cfg["arch"], cfg["lr_g"], cfg["lr_d"], cfg["batch_size"], cfg["ema"]
+
+    assert picked() == ("infogan", 2e-3, 4e-4, 128, 0.999)
+    # The nets and the rates are one unit: naming the paper's nets gives the paper's rates too.
+    assert picked(arch="dcgan") == ("dcgan", None, None, 128, 0.999)
+    assert picked(lr_g=2e-4) == ("dcgan", 2e-4, None, 128, 0.999)
+    # The batch and the EMA are units of their own: changing them keeps the nets.
+    assert picked(batch_size=512, ema=0.0) == ("infogan", 2e-3, 4e-4, 512, 0.0)
+    # Elsewhere, and for the methods built on DCGAN's class, nothing of it applies.
+    assert configure(method="dcgan", dataset="digits").to_dict()["arch"] == "dcgan"
+    assert configure(method="wgan-gp", dataset="mnist").to_dict()["arch"] == "dcgan"

@@ -113,7 +113,7 @@ class TrainConfig:
                              choices=DIRECTIONS)
     ema: float | None = setting(None, "keep an EMA of G with this decay, e.g. 0.999; 0: none",
                                 at_least=0.0, below=1.0, what="a decay (0: none)",
-                                example=0.999, default_text="off; gan: 0.999")
+                                example=0.999, default_text="off")
     seed: int = setting(0, "seed of every random draw of the run")
     device: str = setting("auto", "where to train", noun="device")
     precision: str = setting("fp32", "autocast mixed precision (fp16 with a gradient scaler)",

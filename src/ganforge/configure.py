@@ -121,11 +121,12 @@ def configure(fields: dict[str, Any] | None = None, **overrides: Any) -> TrainCo
 
 def data_defaults(method: type[Method], dataset: str, given: dict[str, Any]) -> dict[str, Any]:
     """The part of a recipe ``method`` declares for one data set (its ``data_defaults``, of
-    that class itself, not inherited), taken whole or not at all: a user who sets any field of
-    it (``--augment none``, or None as a config.json of an older run holds) has chosen that part
-    of the recipe."""
-    unit = vars(method).get("data_defaults", {}).get(dataset, {})
-    return {} if any(k in given for k in unit) else dict(unit)
+    that class itself, not inherited), each of its units taken whole or not at all: a user who
+    sets any field of a unit (``--augment none``, or None as a config.json of an older run
+    holds) has chosen that part of the recipe."""
+    units = vars(method).get("data_defaults", {}).get(dataset, ())
+    return {k: v for unit in units if not any(k in given for k in unit)
+            for k, v in unit.items()}
 
 
 def configure_saved(data: dict[str, Any], **changes: Any) -> TrainConfig:

@@ -23,11 +23,19 @@ def test_each_contender_configures_with_its_changes(name):
 def test_the_readme_recipes_are_contenders():
     readme = (BENCHMARKS.parent / "README.md").read_text()
     named = contenders()
-    assert named["dcgan-tuned"][1] == {"arch": "infogan", "lr_g": 1e-3, "ema": 0.99,
-                                       "precision": "bf16"}
-    assert ("ganforge train --method dcgan --dataset mnist --arch infogan --precision bf16 "
-            "--lr-g 1e-3 --ema 0.99") in readme
+    # dcgan's MNIST defaults are the recipe: the README line and the contender add only bf16.
+    assert named["dcgan"] == ("dcgan", {"precision": "bf16"})
+    assert "ganforge train --method dcgan --dataset mnist --precision bf16 --steps" in readme
     # infogan's defaults hold the EMA the contender names, so the README line need not.
     infogan = configure(method="infogan", dataset="mnist", device="cpu").to_dict()
     assert infogan["ema"] == named["infogan-tuned"][1]["ema"]
     assert "ganforge train --method infogan --dataset mnist --precision bf16" in readme
+
+
+def test_the_older_dcgan_contenders_keep_the_recipes_their_rows_measured():
+    named = contenders()
+    for name in ("dcgan-allconv", "dcgan-ema", "dcgan-infogan-nets", "dcgan-tuned"):
+        cfg = configure(method="dcgan", dataset="mnist", device="cpu", **named[name][1])
+        assert cfg.batch_size == 64, name
+        assert cfg.lr_d is None, name  # D at the shared rate, 2e-4, as before
+    assert configure(method="dcgan", dataset="mnist", **named["dcgan-allconv"][1]).ema is None

@@ -67,6 +67,10 @@ def _defaults_text(name: str, declared: list[tuple[str, dataclasses.Field]]) -> 
                 shown.insert(0, _show(value))
         else:
             shown.append(f"{_show(value)} for {', '.join(owners)}")
+    for method, _ in declared:  # a data set's own recipe (Method.data_defaults)
+        for dataset, units in vars(METHODS.get(method)).get("data_defaults", {}).items():
+            shown += [f"{_show(unit[name])} for {method} on {dataset}"
+                      for unit in units if name in unit]
     return "default: " + "; ".join(shown) if shown else None
 
 

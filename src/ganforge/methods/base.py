@@ -79,9 +79,10 @@ class Method(nn.Module):
     Settings: ClassVar[type[Settings]] = Settings
     # Fields this method changes from their declared defaults (a preset is such a diff).
     defaults: ClassVar[dict[str, Any]] = {}
-    # Per data set name, fields changed on that data set only, taken as a whole unless the user
-    # sets one of them (configure.data_defaults); read from the class itself, not inherited.
-    data_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+    # Per data set name, fields changed on that data set only, in units each taken as a whole
+    # unless the user sets one of its fields (configure.data_defaults); read from the class
+    # itself, not inherited.
+    data_defaults: ClassVar[dict[str, tuple[dict[str, Any], ...]]] = {}
     trains_on: ClassVar[DataNeeds] = DataNeeds()
     # The optimiser groups it trains: a method without a discriminator (the VAE) has only G,
     # and the Trainer then makes one update per step (--d-steps does not apply).
@@ -181,7 +182,8 @@ def register_method(name: str):
         own = {f.name for f in dataclasses.fields(cls.Settings)}
         if own & general:
             raise TypeError(f"{cls.__name__}.Settings redeclares run fields: {own & general}")
-        declared = set(cls.defaults).union(*vars(cls).get("data_defaults", {}).values())
+        declared = set(cls.defaults).union(*(unit for units in vars(cls).get(
+            "data_defaults", {}).values() for unit in units))
         unknown = declared - general - own
         if unknown:
             raise TypeError(f"{cls.__name__}.defaults names fields it lacks: {sorted(unknown)}")

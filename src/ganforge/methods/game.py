@@ -150,8 +150,7 @@ class Augment(Settings):
     augment: str | None = setting(None, "differentiable augmentation of every image D sees, "
                                   "real and fake (DiffAugment): comma-separated, of color, "
                                   "translation, cutout; none turns off a data set's default",
-                                  metavar="LIST", default_text="off; dcgan on digits: "
-                                  "translation,cutout with --ada-target 0.6")
+                                  metavar="LIST", default_text="off")
     ada_target: float | None = setting(
         None, "ADA: apply each --augment transform with a probability p adapted to keep "
         "E[sign(D(real))] at TARGET (the paper: 0.6)", above=0, below=1, metavar="TARGET",

@@ -7,10 +7,11 @@ process's CPU time (``time.process_time``), not the wall clock, so contenders ru
 or on a loaded machine are measured alike; with ``--threads 1`` it is seconds of one core.
 Contenders:
 
-* ``dcgan``: `ganforge train --method dcgan --dataset mnist --precision bf16`, the README's
-  5-minute line: DCGAN's MNIST defaults since 2026-12-06 (InfoGAN's networks, Adam 2e-3 for G
-  and 4e-4 for D, batch 128, an EMA of G at 0.999) with bf16 autocast (1.6x the images per
-  CPU-second where the CPU has AVX512-BF16 or AMX);
+* ``dcgan``: `ganforge train --method dcgan --dataset mnist --precision auto`, the README's
+  first training line: DCGAN's MNIST defaults since 2026-12-06 (InfoGAN's networks, Adam 2e-3
+  for G and 4e-4 for D, batch 128, an EMA of G at 0.999) with bf16 autocast where the CPU has
+  AVX512-BF16 or AMX (1.6x the images per CPU-second there) and fp32 elsewhere. Rows say which
+  ran; those without a ``precision`` field ran bf16 on such a CPU;
 * ``dcgan-allconv``: `... --arch dcgan --ema 0 --batch-size 64`, the paper's all-convolutional
   nets and rates: DCGAN as shipped on MNIST until 2026-12-06;
 * ``dcgan-ema``: the same with ``--ema 0.999``;
@@ -20,7 +21,7 @@ Contenders:
   and bf16 autocast at batch 64: the README's 5-minute line before the defaults changed;
 * ``infogan-tuned``: `ganforge train --method infogan` (the same networks and learning rates,
   with InfoGAN's information term on a 10-way categorical and two continuous codes) with the
-  EMA of G at 0.99 and bf16 autocast: the README's 5-minute InfoGAN line;
+  EMA of G at 0.99 and ``--precision auto``: the README's InfoGAN line;
 * ``gan``: `ganforge train --method gan --dataset mnist` as shipped (the quick start's MLP GAN
   with its EMA of G);
 * ``reference``: PyTorch-GAN's ``dcgan.py`` as :mod:`reference_dcgan` runs it (its samples are
@@ -52,13 +53,13 @@ sys.path.insert(0, str(HERE))
 # Each ganforge contender: its method and what it changes from the method's defaults.
 # Those of DCGAN before its MNIST defaults changed (2026-12-06) name the batch of their rows.
 B64 = {"batch_size": 64}
-CONTENDERS = {"dcgan": ("dcgan", {"precision": "bf16"}),
+CONTENDERS = {"dcgan": ("dcgan", {"precision": "auto"}),
               "dcgan-allconv": ("dcgan", {"arch": "dcgan", "ema": None, **B64}),
               "dcgan-ema": ("dcgan", {"arch": "dcgan", "ema": 0.999, **B64}),
               "dcgan-infogan-nets": ("dcgan", {"arch": "infogan", "ema": None, **B64}),
               "dcgan-tuned": ("dcgan", {"arch": "infogan", "lr_g": 1e-3, "ema": 0.99, **B64,
                                         "precision": "bf16"}),
-              "infogan-tuned": ("infogan", {"ema": 0.99, "precision": "bf16"}),
+              "infogan-tuned": ("infogan", {"ema": 0.99, "precision": "auto"}),
               "gan": ("gan", {})}
 
 
@@ -113,9 +114,14 @@ class GanforgeContender:
     def images_seen(self) -> int:
         return self.trainer.step * self.trainer.cfg.batch_size
 
+    @property
+    def precision(self) -> str:
+        return self.trainer.cfg.precision  # resolved: what ran, never "auto"
+
 
 class ReferenceContender:
     name = "reference"
+    precision = "fp32"
 
     def __init__(self, data_dir: str, seed: int) -> None:
         import numpy as np
@@ -188,7 +194,7 @@ def main() -> None:
             contender.train_for(chunk)
             trained += chunk
             row = {"contender": name, "seed": args.seed, "threads": args.threads,
-                   "cpu_seconds": trained,
+                   "cpu_seconds": trained, "precision": contender.precision,
                    "images": contender.images_seen, **score(contender.samples(args.n))}
             print(json.dumps(row), flush=True)
             with open(rows_path, "a") as f:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ganforge.errors import GanforgeError
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 DIRECTIONS = ("AtoB", "BtoA")
 # Without --steps or --epochs a run trains this many generator steps...
@@ -116,7 +116,9 @@ class TrainConfig:
                                 example=0.999, default_text="off")
     seed: int = setting(0, "seed of every random draw of the run")
     device: str = setting("auto", "where to train", noun="device")
-    precision: str = setting("fp32", "autocast mixed precision (fp16 with a gradient scaler)",
+    precision: str = setting("fp32", "autocast mixed precision (fp16 with a gradient scaler); "
+                             "auto: bf16 where the device computes it natively (a CUDA GPU "
+                             "with bf16, a CPU with AVX512-BF16 or AMX), else fp32",
                              choices=PRECISIONS, noun="precision")
     sync_bn: bool = setting(False, "under torchrun on GPUs: batch norm over the global batch "
                             "(SyncBatchNorm) instead of each process's slice")

@@ -15,6 +15,17 @@ def test_digits_is_embedded_real_data():
     assert sorted(train.labels.unique().tolist()) == list(range(10))
 
 
+def test_digits_read_from_the_csv_are_scikit_learns():
+    from sklearn.datasets import load_digits
+
+    from ganforge.data.image_sets import sklearn_digits
+
+    pixels, labels = sklearn_digits()
+    reference = load_digits()
+    np.testing.assert_array_equal(pixels, reference.data)
+    np.testing.assert_array_equal(labels, reference.target)
+
+
 def test_unknown_dataset_lists_choices():
     with pytest.raises(GanforgeError, match="choose one of: .*cifar10, .*digits,"):
         load_dataset("imagenet")

@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import pytest
 import torch
@@ -122,8 +123,38 @@ def test_ema_tracks_generator(tmp_path, digits):
     assert any(not torch.equal(a, p) for a, p in zip(after, live, strict=True))
 
 
+@pytest.mark.filterwarnings("ignore:--precision bf16")  # emulated on CPUs without it: slow, right
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_mixed_precision_trains(precision, tmp_path, digits):
     trainer = Trainer(config(tmp_path, precision, steps=2, precision=precision), dataset=digits)
     trainer.fit()
     assert trainer.step == 2
+
+
+def cpu_bf16(monkeypatch, native: bool) -> None:
+    """Make this CPU look as if it had (or lacked) AVX512-BF16; AMX absent either way."""
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+
+
+@pytest.mark.parametrize("native,resolved", [(True, "bf16"), (False, "fp32")])
+def test_auto_precision_is_bf16_only_where_the_cpu_has_it(native, resolved, monkeypatch,
+                                                          tmp_path, digits, capsys):
+    cpu_bf16(monkeypatch, native)
+    trainer = Trainer(config(tmp_path, "auto", steps=1, precision="auto"), dataset=digits)
+    trainer.fit()
+    # The run records what it trained in: a resume on another machine repeats it.
+    saved = json.loads((tmp_path / "auto" / "config.json").read_text())["config"]
+    assert trainer.cfg.precision == saved["precision"] == resolved
+    assert Trainer.resume(tmp_path / "auto", dataset=digits).cfg.precision == resolved
+    assert f"--precision auto: {resolved}" in capsys.readouterr().err
+
+
+def test_bf16_on_a_cpu_without_it_is_warned_about(monkeypatch, tmp_path, digits):
+    cpu_bf16(monkeypatch, False)
+    with pytest.warns(UserWarning, match="no AVX512-BF16 or AMX.*--precision auto"):
+        Trainer(config(tmp_path, "emulated", steps=1, precision="bf16"), dataset=digits)
+    cpu_bf16(monkeypatch, True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Trainer(config(tmp_path, "native", steps=1, precision="bf16"), dataset=digits)

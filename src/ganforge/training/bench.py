@@ -191,7 +191,8 @@ def bench_method(method: str, batch_size: int, *, dataset_name: str, dataset: Tr
     if steps is None:
         steps = max(1, math.ceil(window_seconds / (warm_seconds / warm)))
     captured = trainer.replays_cuda_graph
-    result = BenchResult(method, batch_size, str(device), precision, images_per_step(trainer),
+    result = BenchResult(method, batch_size, str(device), trainer.cfg.precision,
+                         images_per_step(trainer),
                          flops, steps, warm, cuda_graph=captured)
     for _ in range(repeats):
         result.window_seconds.append(time_steps(trainer, trainer.train_step, steps))

@@ -32,6 +32,7 @@ from ganforge.data import (
     load_training_data,
 )
 from ganforge.data.translation import TranslationData
+from ganforge.devices import native_bf16, resolve_precision
 from ganforge.errors import GanforgeError, TrainingDiverged
 from ganforge.methods import METHODS, Method
 from ganforge.methods.capabilities import KeepsAverages, Phased
@@ -67,6 +68,10 @@ class Trainer(Checkpointing, RunSession):
             dataset = dataset.swapped()
         self.data = dataset
         self.cfg = cfg = fit_batch(cfg, dataset)
+        self.precision_note = precision_note(cfg.precision, self.device, self.is_main)
+        # The run records the precision it trained in, so a resume repeats it.
+        self.cfg = cfg = dataclasses.replace(
+            cfg, precision=resolve_precision(cfg.precision, self.device))
         self.spec = data_spec(dataset)
         # Every rank is seeded alike: the generators stay in lockstep (see distributed).
         torch.manual_seed(cfg.seed)
@@ -279,7 +284,7 @@ class Trainer(Checkpointing, RunSession):
                                     self.cfg.batch_size * self.cfg.d_steps, unit,
                                     enabled=self.is_main, every=self.progress_every)
                 progress.announce(f"{name}: training steps {self.step + 1} to {end} into "
-                                  f"{self.run_dir}")
+                                  f"{self.run_dir}{self.precision_note}")
                 try:
                     self._loop(end, progress, stop)
                 finally:
@@ -346,3 +351,17 @@ def fit_batch(cfg: TrainConfig, dataset: TrainingData) -> TrainConfig:
     warnings.warn(f"{cfg.dataset} holds {len(dataset)} images, fewer than --batch-size "
                   f"{cfg.batch_size}: training with batches of {batch}", stacklevel=3)
     return dataclasses.replace(cfg, batch_size=batch)
+
+
+def precision_note(precision: str, device: torch.device, warn: bool) -> str:
+    """What the start line says of a precision the device decided; bf16 asked for on a CPU
+    that only emulates it is warned about, since it makes the run several times slower."""
+    if precision == "auto":
+        resolved = resolve_precision(precision, device)
+        why = "" if resolved == "bf16" else f", no native bf16 on this {device.type}"
+        return f" (--precision auto: {resolved}{why})"
+    if precision == "bf16" and device.type == "cpu" and not native_bf16(device) and warn:
+        warnings.warn("--precision bf16: this CPU has no AVX512-BF16 or AMX, so bf16 is "
+                      "emulated and trains several times slower than fp32; use --precision "
+                      "auto (bf16 only where native) or fp32", stacklevel=3)
+    return ""

@@ -68,10 +68,11 @@ class Trainer(Checkpointing, RunSession):
             dataset = dataset.swapped()
         self.data = dataset
         self.cfg = cfg = fit_batch(cfg, dataset)
-        self.precision_note = precision_note(cfg.precision, self.device, self.is_main)
+        requested = cfg.precision
         # The run records the precision it trained in, so a resume repeats it.
         self.cfg = cfg = dataclasses.replace(
-            cfg, precision=resolve_precision(cfg.precision, self.device))
+            cfg, precision=resolve_precision(requested, self.device))
+        self.precision_note = precision_note(requested, cfg.precision, self.device, self.is_main)
         self.spec = data_spec(dataset)
         # Every rank is seeded alike: the generators stay in lockstep (see distributed).
         torch.manual_seed(cfg.seed)
@@ -353,14 +354,13 @@ def fit_batch(cfg: TrainConfig, dataset: TrainingData) -> TrainConfig:
     return dataclasses.replace(cfg, batch_size=batch)
 
 
-def precision_note(precision: str, device: torch.device, warn: bool) -> str:
+def precision_note(requested: str, resolved: str, device: torch.device, warn: bool) -> str:
     """What the start line says of a precision the device decided; bf16 asked for on a CPU
     that only emulates it is warned about, since it makes the run several times slower."""
-    if precision == "auto":
-        resolved = resolve_precision(precision, device)
+    if requested == "auto":
         why = "" if resolved == "bf16" else f", no native bf16 on this {device.type}"
         return f" (--precision auto: {resolved}{why})"
-    if precision == "bf16" and device.type == "cpu" and not native_bf16(device) and warn:
+    if requested == "bf16" and device.type == "cpu" and not native_bf16(device) and warn:
         warnings.warn("--precision bf16: this CPU has no AVX512-BF16 or AMX, so bf16 is "
                       "emulated and trains several times slower than fp32; use --precision "
                       "auto (bf16 only where native) or fp32", stacklevel=3)

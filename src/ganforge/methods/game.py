@@ -139,6 +139,16 @@ class FeatureMatching(Settings):
 
 
 @dataclass(frozen=True)
+class SharedFakes(Settings):
+    # None is off; the type is optional so that --no-shared-fakes exists where a method's
+    # default turns it on.
+    shared_fakes: bool | None = setting(
+        None, "G's update reuses the fakes D's update was just given (one G forward a step "
+        "instead of two, as PyTorch's DCGAN example does) instead of drawing fresh noise "
+        "(Algorithm 1 of Goodfellow et al.)", default_text="off")
+
+
+@dataclass(frozen=True)
 class HistoricalAveraging(Settings):
     history_weight: float | None = setting(None, "historical averaging penalty W ||theta - mean "
                                            "theta||^2 on both players", above=0, metavar="W",
@@ -174,8 +184,8 @@ class DiscriminatorGame(R1Penalty, GradientPenalty, Clip, Objective, MinibatchDi
 
 
 @dataclass(frozen=True)
-class GameSettings(Augment, HistoricalAveraging, FeatureMatching, DiscriminatorGame, Attention,
-                   Backbone):
+class GameSettings(SharedFakes, Augment, HistoricalAveraging, FeatureMatching, DiscriminatorGame,
+                   Attention, Backbone):
     """Every knob of the GAN game: what the GAN family (gan, dcgan, the conditional GANs, the
     presets) honours."""
 

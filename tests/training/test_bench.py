@@ -83,19 +83,21 @@ def test_flop_counter_counts_a_linear_backward_as_two_forwards():
     assert count_flops(lambda: net(x).sum().backward()) == 3 * linear_flops(4, layers)
 
 
-def test_mlp_gan_step_flops_equal_a_hand_count(digits):
+@pytest.mark.parametrize("shared", [True, False])
+def test_mlp_gan_step_flops_equal_a_hand_count(shared, digits):
     batch, image = 8, 16 * 16
-    trainer = bench_trainer("gan", "digits", digits, batch, CPU)
+    trainer = bench_trainer("gan", "digits", digits, batch, CPU, shared_fakes=shared)
     # MLPGenerator z -> 128 -> 256 -> 512 -> 1024 -> image; MLPDiscriminator image -> 512 ->
     # 256 -> 1 (ganforge.models.mlp); batch norm and activations are not counted.
     G = [(100, 128), (128, 256), (256, 512), (512, 1024), (1024, image)]
     D = [(image, 512), (512, 256), (256, 1)]
     f = lambda layers: linear_flops(batch, layers)  # noqa: E731
-    d_step = (f(G)                # fakes drawn under no_grad: forward only
+    d_step = (f(G)                # the fakes (under no_grad unless G's update reuses them)
               + 2 * f(D)          # D on the real and on the fake batch
               + 2 * f(D)          # weight gradients of both passes
               + 2 * f(D[1:]))     # input gradients, but not into the data / detached fakes
-    g_step = (f(G) + f(D)         # D(G(z))
+    g_step = ((0 if shared else f(G))  # G(z) again, on fresh noise, unless shared
+              + f(D)              # D(G(z))
               + f(D)              # input gradients through D (D's weights are frozen)
               + f(G)              # G's weight gradients
               + f(G[1:]))         # input gradients, but not into z

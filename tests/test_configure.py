@@ -55,6 +55,15 @@ def test_a_config_is_resolved_once_and_resolving_again_changes_nothing():
     assert configure_saved(cfg.to_dict()) == cfg
 
 
+def test_a_gan_run_saved_before_shared_fakes_keeps_fresh_noise():
+    cfg = configure(method="gan")
+    assert cfg.settings.shared_fakes is True  # gan's default for new runs
+    saved = cfg.to_dict()
+    assert configure_saved(saved) == cfg
+    del saved["shared_fakes"]
+    assert configure_saved(saved).settings.shared_fakes is False
+
+
 def test_the_config_json_of_an_older_run_loads_and_resumes(tmp_path, digits):
     """Every field at the top, the method's options in "extra", and the knobs of the GAN game
     in every run, those the method lacks at their neutral values."""

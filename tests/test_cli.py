@@ -91,6 +91,16 @@ def test_dry_run_prints_resolved_config(capsys):
     assert shown["device"] in ("cpu", "cuda") and shown["out"].startswith("runs/gan-digits-")
 
 
+@pytest.mark.parametrize("method,switch", [("gan", "shared-fakes"),
+                                           ("ssgan", "feature-matching")])
+def test_a_switch_a_method_turns_on_can_be_turned_off(method, switch, capsys):
+    field = switch.replace("-", "_")
+    code, out, _ = run(capsys, "train", "--method", method, "--dry-run")
+    assert code == 0 and json.loads(out)[field] is True
+    code, out, _ = run(capsys, "train", "--method", method, f"--no-{switch}", "--dry-run")
+    assert code == 0 and json.loads(out)[field] is False
+
+
 def test_train_resume_and_sample_end_to_end(capsys, tmp_path):
     out = tmp_path / "run"
     common = ["--dataset", "digits", "--image-size", "8", "--batch-size", "16", "--width", "8",

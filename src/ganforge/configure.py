@@ -149,10 +149,6 @@ def configure_saved(data: dict[str, Any], **changes: Any) -> TrainConfig:
             if name not in own:
                 raise _not_a_setting(name, method, from_file=False)
         data.update(extra)
-    if "shared_fakes" not in data and "shared_fakes" in settings_fields(METHODS.get(method)):
-        # Runs saved before --shared-fakes drew fresh noise for G's update; resolve() would
-        # give them gan's default, and a resumed run would not continue the same game.
-        data["shared_fakes"] = False
     return validate(resolve(_build(method, data, from_file=True)), saved_run=True)
 
 

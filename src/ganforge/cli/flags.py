@@ -19,13 +19,14 @@ from ganforge.methods.game import GameSettings
 REGISTRY_CHOICES = {"method": METHODS.names, "dataset": dataset_names, "device": lambda: DEVICES}
 
 
-def flag_kwargs(field: dataclasses.Field) -> dict[str, Any]:
+def flag_kwargs(field: dataclasses.Field, switched_on: bool = False) -> dict[str, Any]:
     """How argparse reads the field: a switch for a bool, --x/--no-x for a bool that may be
-    unset, else a value of the field's type."""
+    unset or that a method's default turns on (``switched_on``), else a value of the field's
+    type."""
     types = [t for t in field_types(field) if t != "None"]
     if types == ["bool"]:
-        optional = "None" in field_types(field)
-        return {"action": argparse.BooleanOptionalAction if optional else "store_true"}
+        negatable = switched_on or "None" in field_types(field)
+        return {"action": argparse.BooleanOptionalAction if negatable else "store_true"}
     return {"type": {"int": int, "float": float}.get(types[0], str)}
 
 
@@ -84,7 +85,7 @@ def _help(name: str, declared: list[tuple[str, dataclasses.Field]]) -> str:
                else list(dict.fromkeys(c for _, f in declared for c in f.metadata["choices"])))
     notes = [f"one of: {', '.join(map(str, choices))}"] if choices else []
     defaults = _defaults_text(name, declared)
-    if defaults and flag_kwargs(field).get("action") != "store_true":
+    if defaults and _reading(field, None, declared).get("action") != "store_true":
         notes.append(defaults)
     return f"{text} ({'; '.join(notes)})" if notes else text
 
@@ -94,9 +95,10 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     naming the methods that take it. Unset flags stay out of the namespace (SUPPRESS), so the
     method's defaults apply to them."""
     for field in general_fields():
+        everyone = [(m, field) for m in METHODS.names()]
         parser.add_argument(flag_of(field.name), dest=field.name, default=argparse.SUPPRESS,
-                            help=_help(field.name, [(m, field) for m in METHODS.names()]),
-                            **_reading(field, field.metadata["metavar"]))
+                            help=_help(field.name, everyone),
+                            **_reading(field, field.metadata["metavar"], everyone))
     knobs = [f.name for f in dataclasses.fields(GameSettings)]
     game = parser.add_argument_group("the GAN game (each option names the methods that take it)")
     own = parser.add_argument_group("method options (only the methods named take them)")
@@ -113,12 +115,15 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         (game if name in knobs else own).add_argument(
             flag_of(name), dest=name, default=argparse.SUPPRESS,
             help=f"[{_owners_text(owners[name])}] {_help(name, pairs)}",
-            **_reading(field, metavar))
+            **_reading(field, metavar, pairs))
 
 
-def _reading(field: dataclasses.Field, metavar: str | None) -> dict[str, Any]:
-    """``flag_kwargs`` with the metavar of a flag that takes a value."""
-    kwargs = flag_kwargs(field)
+def _reading(field: dataclasses.Field, metavar: str | None,
+             declared: list[tuple[str, dataclasses.Field]]) -> dict[str, Any]:
+    """``flag_kwargs`` with the metavar of a flag that takes a value; a bool that one of the
+    ``declared`` (method, field) pairs' methods turns on by default gets its --no- form."""
+    switched_on = any(METHODS.get(m).defaults.get(f.name) is True for m, f in declared)
+    kwargs = flag_kwargs(field, switched_on)
     return {**kwargs, "metavar": metavar} if "type" in kwargs else kwargs
 
 

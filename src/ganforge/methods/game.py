@@ -140,12 +140,10 @@ class FeatureMatching(Settings):
 
 @dataclass(frozen=True)
 class SharedFakes(Settings):
-    # None is off; the type is optional so that --no-shared-fakes exists where a method's
-    # default turns it on.
-    shared_fakes: bool | None = setting(
-        None, "G's update reuses the fakes D's update was just given (one G forward a step "
+    shared_fakes: bool = setting(
+        False, "G's update reuses the fakes D's update was just given (one G forward a step "
         "instead of two, as PyTorch's DCGAN example does) instead of drawing fresh noise "
-        "(Algorithm 1 of Goodfellow et al.)", default_text="off")
+        "(Algorithm 1 of Goodfellow et al.)")
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ class GAN(Method):
 
     @property
     def shared_fakes(self) -> bool:
-        return isinstance(self.settings, SharedFakes) and bool(self.settings.shared_fakes)
+        return isinstance(self.settings, SharedFakes) and self.settings.shared_fakes
 
     @property
     def clip(self) -> float | None:

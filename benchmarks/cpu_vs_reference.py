@@ -120,7 +120,7 @@ def ganforge(pair: str, data, name: str = "ganforge", precision: str = "fp32",
     return Contender fields to override (``step``, ``context``)."""
     # DCGAN's all-convolutional nets without EMA, its MNIST default until 2026-12-06, which
     # the figures in RESULTS.md measured.
-    nets = {"arch": "dcgan", "ema": None} if pair == "dcgan" else {}
+    nets = {"arch": "dcgan", "ema": None, "shared_fakes": False} if pair == "dcgan" else {}
     trainer = bench_trainer(pair, "mnist", data, BATCH, torch.device("cpu"), precision=precision,
                             **nets)
     fields = {"step": ganforge_step(trainer), **(tweak(trainer) if tweak else {})}

@@ -64,7 +64,8 @@ class Task:
 TASKS = {
     "quickstart": Task("dcgan", "digits", 80, "digits"),
     "dcgan-mnist": Task("dcgan", "mnist", 300, "mnist",
-                        (("arch", "dcgan"), ("ema", None), ("batch_size", 64))),
+                        (("arch", "dcgan"), ("ema", None), ("batch_size", 64),
+                         ("shared_fakes", False))),
     "gan-mnist": Task("gan", "mnist", 160, "mnist"),
     "cgan-mnist": Task("cgan", "mnist", 300, "conditional"),
     "acgan-mnist": Task("acgan", "mnist", 300, "conditional"),

@@ -153,7 +153,7 @@ class Mode:
 def paper_nets(method: str) -> dict:
     """The figures here are of DCGAN's all-convolutional nets without EMA, its MNIST default
     until 2026-12-06 (now InfoGAN's dense-layer nets with an EMA of G)."""
-    return {"arch": "dcgan", "ema": None} if method == "dcgan" else {}
+    return {"arch": "dcgan", "ema": None, "shared_fakes": False} if method == "dcgan" else {}
 
 
 def bench_one(method: str, batch_size: int, dataset_name: str, dataset: ImageDataset,

@@ -9,9 +9,10 @@ Contenders:
 
 * ``dcgan``: `ganforge train --method dcgan --dataset mnist --precision auto`, the README's
   first training line: DCGAN's MNIST defaults since 2026-12-06 (InfoGAN's networks, Adam 2e-3
-  for G and 4e-4 for D, batch 128, an EMA of G at 0.999) with bf16 autocast where the CPU has
-  AVX512-BF16 or AMX (1.6x the images per CPU-second there) and fp32 elsewhere. Rows say which
-  ran; those without a ``precision`` field ran bf16 on such a CPU;
+  for G and 4e-4 for D, batch 128, an EMA of G at 0.999; one G forward a step since late on
+  2026-12-06, so older rows ran G twice) with bf16 autocast where the CPU has AVX512-BF16 or
+  AMX (1.6x the images per CPU-second there) and fp32 elsewhere. Rows say which ran; those
+  without a ``precision`` field ran bf16 on such a CPU;
 * ``dcgan-allconv``: `... --arch dcgan --ema 0 --batch-size 64`, the paper's all-convolutional
   nets and rates: DCGAN as shipped on MNIST until 2026-12-06;
 * ``dcgan-ema``: the same with ``--ema 0.999``;
@@ -52,7 +53,7 @@ sys.path.insert(0, str(HERE))
 
 # Each ganforge contender: its method and what it changes from the method's defaults.
 # Those of DCGAN before its MNIST defaults changed (2026-12-06) name the batch of their rows.
-B64 = {"batch_size": 64}
+B64 = {"batch_size": 64, "shared_fakes": False}
 CONTENDERS = {"dcgan": ("dcgan", {"precision": "auto"}),
               "dcgan-allconv": ("dcgan", {"arch": "dcgan", "ema": None, **B64}),
               "dcgan-ema": ("dcgan", {"arch": "dcgan", "ema": 0.999, **B64}),

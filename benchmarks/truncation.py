@@ -34,9 +34,10 @@ def truncated_latents(n: int, width: int, threshold: float | None, seed: int) ->
 
 
 def main() -> None:
+    from time_to_quality import Score
+
     import ganforge
     from ganforge.data import to_uint8
-    from time_to_quality import Score
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run", help="a run directory of an unconditional MNIST model")

@@ -106,14 +106,17 @@ def test_a_methods_default_steps_yield_to_epochs_given_by_the_user():
 def test_dcgan_on_mnist_takes_its_measured_recipe_in_independent_units():
     def picked(**given):
         cfg = configure(method="dcgan", dataset="mnist", **given).to_dict()
-        return cfg["arch"], cfg["lr_g"], cfg["lr_d"], cfg["batch_size"], cfg["ema"]
+        return (cfg["arch"], cfg["lr_g"], cfg["lr_d"], cfg["batch_size"], cfg["ema"],
+                cfg["shared_fakes"])
 
-    assert picked() == ("infogan", 2e-3, 4e-4, 128, 0.999)
+    assert picked() == ("infogan", 2e-3, 4e-4, 128, 0.999, True)
     # The nets and the rates are one unit: naming the paper's nets gives the paper's rates too.
-    assert picked(arch="dcgan") == ("dcgan", None, None, 128, 0.999)
-    assert picked(lr_g=2e-4) == ("dcgan", 2e-4, None, 128, 0.999)
-    # The batch and the EMA are units of their own: changing them keeps the nets.
-    assert picked(batch_size=512, ema=0.0) == ("infogan", 2e-3, 4e-4, 512, 0.0)
+    assert picked(arch="dcgan") == ("dcgan", None, None, 128, 0.999, True)
+    assert picked(lr_g=2e-4) == ("dcgan", 2e-4, None, 128, 0.999, True)
+    # The batch, the EMA and one G forward a step are units of their own.
+    assert picked(batch_size=512, ema=0.0) == ("infogan", 2e-3, 4e-4, 512, 0.0, True)
+    assert picked(shared_fakes=False) == ("infogan", 2e-3, 4e-4, 128, 0.999, False)
     # Elsewhere, and for the methods built on DCGAN's class, nothing of it applies.
     assert configure(method="dcgan", dataset="digits").to_dict()["arch"] == "dcgan"
+    assert not configure(method="dcgan", dataset="digits").settings.shared_fakes
     assert configure(method="wgan-gp", dataset="mnist").to_dict()["arch"] == "dcgan"

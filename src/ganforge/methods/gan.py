@@ -8,6 +8,8 @@ honours every knob of the game its settings have (:mod:`ganforge.methods.game`).
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
@@ -36,6 +38,7 @@ from ganforge.methods.game import (
     SharedFakes,
 )
 from ganforge.nn.augment import DiffAugment, parse_policy
+from ganforge.nn.rows import rows_independent
 
 
 @register_method("gan")
@@ -138,6 +141,23 @@ class GAN(Method):
     def d_logits(self, h: torch.Tensor, c=None) -> torch.Tensor:
         return self.D.head(h).squeeze(1)
 
+    @functools.cached_property
+    def d_rows_independent(self) -> bool:
+        # Asked at D's first update, once the Trainer has finished with the networks.
+        return rows_independent(self.D)
+
+    def d_features_of_both(self, real, c_real, fake, c_fake):
+        """D's features of the reals and of the fakes: through one pass of both when D treats
+        each row alone (:func:`~ganforge.nn.rows.rows_independent`), which gives the same
+        features as two passes for less work: one matrix product of 2N rows instead of two of
+        N (the quick start's step on a 2-core AVX2 CPU: 19.9 against 20.3 ms)."""
+        if self.d_rows_independent and (c_real is None) == (c_fake is None) and (
+                c_real is None or isinstance(c_real, torch.Tensor)):
+            c = None if c_real is None else torch.cat([c_real, c_fake])
+            h = self.d_features(torch.cat([real, fake]), c)
+            return h[: len(real)], h[len(real):]
+        return self.d_features(real, c_real), self.d_features(fake, c_fake)
+
     def discriminate(self, x: torch.Tensor, c=None) -> torch.Tensor:
         return self.d_logits(self.d_features(x, c), c)
 
@@ -206,7 +226,7 @@ class GAN(Method):
         real = batch["x"]
         c_real = self.real_condition(batch)
         fake, c_fake = self.fakes_for_d(len(real))
-        h_real, h_fake = self.d_features(real, c_real), self.d_features(fake, c_fake)
+        h_real, h_fake = self.d_features_of_both(real, c_real, fake, c_fake)
         real_logits, fake_logits = self.d_logits(h_real, c_real), self.d_logits(h_fake, c_fake)
         aux, logs = self.aux_d_loss(h_real, c_real, h_fake, c_fake)
         penalty, penalty_logs = self.penalties("D", real, c_real, fake)
@@ -268,7 +288,9 @@ class DCGAN(GAN):
     # Adam at 2e-3 for G and 4e-4 for D, the paper's batch of 128 and an EMA of G it reaches
     # FID 6-8 and 89% confident in the same time (benchmarks/RESULTS.md, "DCGAN's MNIST
     # default"). The nets and rates go together (--arch dcgan gives back the paper's nets with
-    # the paper's rates); the batch and the EMA stand apart.
+    # the paper's rates); the batch and the EMA stand apart. One G forward a step
+    # (--shared-fakes, as PyTorch's DCGAN example does) gave the same samples over 3 seeds in
+    # 7% less time (RESULTS.md, "One G forward a step").
     data_defaults = {"digits": ({"augment": "translation,cutout", "ada_target": 0.6},),
                      "mnist": ({"arch": "infogan", "lr_g": 2e-3, "lr_d": 4e-4},
-                               {"batch_size": 128}, {"ema": 0.999})}
+                               {"batch_size": 128}, {"ema": 0.999}, {"shared_fakes": True})}

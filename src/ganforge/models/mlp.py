@@ -36,6 +36,8 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """C*H*W -> 512 -> 256 -> 1 with LeakyReLU(0.2); returns the raw logit of "real"."""
 
+    treats_rows_alone = True  # see ganforge.nn.rows
+
     def __init__(
         self, img_channels: int = 1, img_size: int = 28, hidden: tuple[int, ...] = (512, 256)
     ) -> None:

@@ -34,6 +34,8 @@ class ConcatDiscriminator(nn.Module):
     """D(x, y) with the label embedded as one extra image plane, the convolutional form of
     concatenating y to D's input; the backbone is built with ``img_channels + 1``."""
 
+    treats_rows_alone = True  # see ganforge.nn.rows
+
     def __init__(self, backbone: nn.Module, num_classes: int, img_size: int) -> None:
         super().__init__()
         self.backbone = backbone
@@ -52,6 +54,8 @@ class ConcatDiscriminator(nn.Module):
 
 class ProjectionDiscriminator(nn.Module):
     """D(x, y) = head(phi(x)) + <embed(y), phi(x)> (Miyato & Koyama 2018, eq. 3)."""
+
+    treats_rows_alone = True  # see ganforge.nn.rows
 
     def __init__(self, backbone: nn.Module, num_classes: int) -> None:
         super().__init__()

@@ -34,6 +34,8 @@ class LabelPlane(nn.Embedding):
     of x, and dividing a [classes, size^2] table by its top singular value (~sqrt(size^2)) would
     shrink the class signal ~30x at 28 px while bounding nothing."""
 
+    treats_rows_alone = True  # see ganforge.nn.rows
+
     def __init__(self, num_classes: int, size: int) -> None:
         super().__init__(num_classes, size * size)
         self.size = size

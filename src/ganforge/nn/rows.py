@@ -24,7 +24,7 @@ def rows_independent(module: nn.Module) -> bool:
     for m in module.modules():
         if m._forward_hooks or m._forward_pre_hooks or hasattr(m, "parametrizations"):
             return False
-        if not (type(m) in _PER_ROW or isinstance(m, _CONTAINERS)
+        if not (type(m) in _PER_ROW + _CONTAINERS
                 or vars(type(m)).get("treats_rows_alone", False)):
             return False
     return True

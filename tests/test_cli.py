@@ -1,3 +1,5 @@
+import argparse
+import dataclasses
 import json
 import shlex
 from pathlib import Path
@@ -208,3 +210,20 @@ def test_readme_train_commands_resolve_as_written(capsys, command):
             assert shown[key] == pytest.approx(float(value)), (command, key)
         else:
             assert str(shown[key]) == value, (command, key)
+
+
+def test_a_switch_a_method_turns_on_for_one_data_set_can_be_turned_off(monkeypatch):
+    from ganforge.cli import flags
+    from ganforge.methods.gan import DCGAN
+
+    class OnMnistOnly(DCGAN):
+        defaults = {}
+        data_defaults = {"mnist": ({"batch_size": 128}, {"shared_fakes": True})}
+
+    class Never(OnMnistOnly):
+        data_defaults = {"mnist": ({"batch_size": 128},)}
+
+    field = next(f for f in dataclasses.fields(DCGAN.Settings) if f.name == "shared_fakes")
+    for method, action in ((OnMnistOnly, argparse.BooleanOptionalAction), (Never, "store_true")):
+        monkeypatch.setattr(flags.METHODS, "get", lambda name, cls=method: cls)
+        assert flags._reading(field, None, [("m", field)])["action"] == action

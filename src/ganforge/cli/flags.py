@@ -121,8 +121,14 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 def _reading(field: dataclasses.Field, metavar: str | None,
              declared: list[tuple[str, dataclasses.Field]]) -> dict[str, Any]:
     """``flag_kwargs`` with the metavar of a flag that takes a value; a bool that one of the
-    ``declared`` (method, field) pairs' methods turns on by default gets its --no- form."""
-    switched_on = any(METHODS.get(m).defaults.get(f.name) is True for m, f in declared)
+    ``declared`` (method, field) pairs' methods turns on by default, everywhere or on one data
+    set (``Method.data_defaults``), gets its --no- form."""
+    def recipes(method: str):
+        cls = METHODS.get(method)
+        return [cls.defaults, *(unit for units in vars(cls).get("data_defaults", {}).values()
+                                for unit in units)]
+
+    switched_on = any(unit.get(f.name) is True for m, f in declared for unit in recipes(m))
     kwargs = flag_kwargs(field, switched_on)
     return {**kwargs, "metavar": metavar} if "type" in kwargs else kwargs
 

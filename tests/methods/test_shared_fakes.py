@@ -4,7 +4,10 @@ G's, with G's gradient the same as from a fresh forward of the same noise."""
 import pytest
 import torch
 
+from ganforge.configure import setting_owners
+from ganforge.data import data_spec
 from ganforge.errors import GanforgeError
+from ganforge.methods.gan import GAN
 from ganforge.training import Trainer
 from tests.methods.test_methods import tiny_config
 
@@ -67,6 +70,20 @@ def test_gan_shares_by_default_and_it_can_be_turned_off(tmp_path, digits):
     assert not Trainer(tiny_config("dcgan", tmp_path), dataset=digits).method.shared_fakes
 
 
-def test_refused_where_a_method_has_its_own_step(tmp_path, digits):
-    with pytest.raises(GanforgeError, match="--shared-fakes is not available for mrgan"):
-        Trainer(tiny_config("mrgan", tmp_path, shared_fakes=True), dataset=digits)
+def test_a_method_with_its_own_g_step_has_no_such_setting(tmp_path):
+    # MRGAN's G step adds terms on G(E(x)): the switch is not among its settings, so the
+    # config (and --dry-run, and --help's list of owners) refuses it before anything trains.
+    with pytest.raises(GanforgeError, match="--shared-fakes does not apply to mrgan"):
+        tiny_config("mrgan", tmp_path, shared_fakes=True)
+    assert "mrgan" not in setting_owners()["shared_fakes"]
+    assert "gan" in setting_owners()["shared_fakes"]
+
+
+def test_refused_at_run_time_by_a_subclass_whose_step_is_its_own(tmp_path, digits):
+    class OwnGStep(GAN):  # a user's method that kept GAN's settings but wrote its own G step
+        def g_loss(self, batch):
+            return super().g_loss(batch)
+
+    cfg = tiny_config("gan", tmp_path, shared_fakes=True)
+    with pytest.raises(GanforgeError, match="--shared-fakes is not available for gan"):
+        OwnGStep(cfg, data_spec(digits))

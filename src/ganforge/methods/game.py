@@ -182,8 +182,16 @@ class DiscriminatorGame(R1Penalty, GradientPenalty, Clip, Objective, MinibatchDi
 
 
 @dataclass(frozen=True)
-class GameSettings(SharedFakes, Augment, HistoricalAveraging, FeatureMatching, DiscriminatorGame,
-                   Attention, Backbone):
+class OwnStepGameSettings(Augment, HistoricalAveraging, FeatureMatching, DiscriminatorGame,
+                          Attention, Backbone):
+    """The knobs of the GAN game a method honours whose G step is its own (MRGAN's adds terms
+    on G(E(x))): all but ``--shared-fakes``, whose fakes only GAN's own steps hand over. Left
+    out of the settings, not refused at run time, so ``--help`` names only methods that take it
+    and ``--dry-run`` refuses it too."""
+
+
+@dataclass(frozen=True)
+class GameSettings(SharedFakes, OwnStepGameSettings):
     """Every knob of the GAN game: what the GAN family (gan, dcgan, the conditional GANs, the
     presets) honours."""
 

@@ -22,7 +22,7 @@ from ganforge.errors import GanforgeError
 from ganforge.losses import ADVERSARIAL_LOSSES
 from ganforge.methods.autoencoding import Encoding, build_encoder
 from ganforge.methods.base import DataNeeds, register_method
-from ganforge.methods.game import GameSettings
+from ganforge.methods.game import OwnStepGameSettings
 from ganforge.methods.gan import GAN
 
 
@@ -32,7 +32,7 @@ class MRGAN(Encoding, GAN):
     for points); E is a D-shaped network of its own."""
 
     @dataclass(frozen=True)
-    class Settings(GameSettings):
+    class Settings(OwnStepGameSettings):
         geometric_weight: float = setting(0.2, "lambda1: weight of d(x, G(E(x)))", at_least=0)
         mode_weight: float = setting(0.4, "lambda2: weight of the adversarial loss of G(E(x))",
                                      at_least=0)

@@ -3,6 +3,7 @@ config.json of runs written before the methods declared their settings."""
 
 import json
 import re
+import warnings
 
 import pytest
 
@@ -120,3 +121,15 @@ def test_dcgan_on_mnist_takes_its_measured_recipe_in_independent_units():
     assert configure(method="dcgan", dataset="digits").to_dict()["arch"] == "dcgan"
     assert not configure(method="dcgan", dataset="digits").settings.shared_fakes
     assert configure(method="wgan-gp", dataset="mnist").to_dict()["arch"] == "dcgan"
+
+
+def test_choosing_part_of_a_recipe_unit_says_what_else_it_drops():
+    # One rate given alone also gives back the paper's nets and G rate: a surprise worth a line.
+    with pytest.warns(UserWarning, match=r"--lr-d replaces part of dcgan's mnist recipe.*"
+                                         r"drops --arch infogan, --lr-g 0.002"):
+        configure(method="dcgan", dataset="mnist", lr_d=8e-4)
+    # A unit given whole, or left alone, says nothing.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        configure(method="dcgan", dataset="mnist", ema=0.0, batch_size=64)
+        configure(method="dcgan", dataset="mnist", arch="infogan", lr_g=1e-3, lr_d=4e-4)

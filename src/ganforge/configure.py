@@ -14,6 +14,7 @@ choices.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
 from ganforge.config import (
@@ -114,6 +115,7 @@ def configure(fields: dict[str, Any] | None = None, **overrides: Any) -> TrainCo
     else:
         epochs = None
     cls = METHODS.get(method)
+    _warn_of_split_units(method, dataset, given)
     cfg = _build(method, {**method_defaults(cls, dataset, epochs),
                           **data_defaults(cls, dataset, given), **given})
     return validate(resolve(cfg))
@@ -127,6 +129,20 @@ def data_defaults(method: type[Method], dataset: str, given: dict[str, Any]) -> 
     units = vars(method).get("data_defaults", {}).get(dataset, ())
     return {k: v for unit in units if not any(k in given for k in unit)
             for k, v in unit.items()}
+
+
+def _warn_of_split_units(method: str, dataset: str, given: dict[str, Any]) -> None:
+    """Say which fields of a data set's recipe unit a user's partial choice also gives back:
+    ``--lr-d`` alone on dcgan's mnist recipe returns the paper's nets and G rate with it, which
+    a user tuning one rate would not guess."""
+    units = vars(METHODS.get(method)).get("data_defaults", {}).get(dataset, ())
+    for unit in units:
+        chosen = [flag_of(k) for k in unit if k in given]
+        dropped = [f"{flag_of(k)} {unit[k]}" for k in unit if k not in given]
+        if chosen and dropped:
+            warnings.warn(f"{', '.join(chosen)} replaces part of {method}'s {dataset} recipe, "
+                          f"whose fields go together, so it also drops {', '.join(dropped)} "
+                          "(give them too to keep them)", stacklevel=3)
 
 
 def configure_saved(data: dict[str, Any], **changes: Any) -> TrainConfig:

@@ -46,6 +46,7 @@ from pathlib import Path
 import reference_dcgan
 import reference_gan
 import torch
+from paper_dcgan import PAPER_DCGAN_NETS
 
 from ganforge.data import load_dataset
 from ganforge.training import Trainer
@@ -120,7 +121,7 @@ def ganforge(pair: str, data, name: str = "ganforge", precision: str = "fp32",
     return Contender fields to override (``step``, ``context``)."""
     # DCGAN's all-convolutional nets without EMA, its MNIST default until 2026-12-06, which
     # the figures in RESULTS.md measured.
-    nets = {"arch": "dcgan", "ema": None, "shared_fakes": False} if pair == "dcgan" else {}
+    nets = PAPER_DCGAN_NETS if pair == "dcgan" else {}
     trainer = bench_trainer(pair, "mnist", data, BATCH, torch.device("cpu"), precision=precision,
                             **nets)
     fields = {"step": ganforge_step(trainer), **(tweak(trainer) if tweak else {})}

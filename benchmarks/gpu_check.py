@@ -50,6 +50,8 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the reference scripts and their torchvision stand-in
 
+from paper_dcgan import PAPER_DCGAN, PAPER_DCGAN_NETS  # noqa: E402
+
 PARTS = ("methods", "reference", "throughput", "quality", "epochs", "sweep")
 DEFAULT_PARTS = PARTS[:-1]
 
@@ -80,9 +82,6 @@ SYNC_PROBES = {"sync-probe-strict": True, "sync-probe-default": None}
 # The throughput, quality and epoch figures are of DCGAN's all-convolutional nets at batch 64
 # without EMA, its MNIST default until 2026-12-06 (now InfoGAN's dense-layer nets, batch 128,
 # an EMA of G).
-# For the throughput part, which sets batches.
-PAPER_DCGAN_NETS = {"arch": "dcgan", "ema": None, "shared_fakes": False}
-PAPER_DCGAN = {**PAPER_DCGAN_NETS, "batch_size": 64}
 
 
 class Budget:

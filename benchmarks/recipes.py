@@ -47,6 +47,9 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from paper_dcgan import PAPER_DCGAN  # noqa: E402
+
 DEFAULT_DATA = str(HERE.parent.parent / "shared" / "data")
 
 
@@ -63,9 +66,7 @@ class Task:
 
 TASKS = {
     "quickstart": Task("dcgan", "digits", 80, "digits"),
-    "dcgan-mnist": Task("dcgan", "mnist", 300, "mnist",
-                        (("arch", "dcgan"), ("ema", None), ("batch_size", 64),
-                         ("shared_fakes", False))),
+    "dcgan-mnist": Task("dcgan", "mnist", 300, "mnist", tuple(PAPER_DCGAN.items())),
     "gan-mnist": Task("gan", "mnist", 160, "mnist"),
     "cgan-mnist": Task("cgan", "mnist", 300, "conditional"),
     "acgan-mnist": Task("acgan", "mnist", 300, "conditional"),

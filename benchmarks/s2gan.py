@@ -33,6 +33,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from paper_dcgan import PAPER_DCGAN
 
 import ganforge
 from ganforge.configure import configure
@@ -70,9 +71,8 @@ def configs(data_dir: str, out: Path, seed: int) -> dict:
                             out=str(out / "s2gan-apart"), **common),
         # DCGAN's all-convolutional nets (S2-GAN's stages are built from them), without the
         # dense-layer nets, batch and EMA it takes on MNIST by default since 2026-12-06.
-        "dcgan": dict(method="dcgan", dataset="mnist", image_size=32, width=32, arch="dcgan",
-                      ema=None, batch_size=64, shared_fakes=False, out=str(out / "dcgan"),
-                      **common),
+        "dcgan": dict(method="dcgan", dataset="mnist", image_size=32, width=32, **PAPER_DCGAN,
+                      out=str(out / "dcgan"), **common),
     }
 
 

@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
+from paper_dcgan import PAPER_DCGAN_NETS
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision_equivalents import normalize, to_tensor
@@ -153,7 +154,7 @@ class Mode:
 def paper_nets(method: str) -> dict:
     """The figures here are of DCGAN's all-convolutional nets without EMA, its MNIST default
     until 2026-12-06 (now InfoGAN's dense-layer nets with an EMA of G)."""
-    return {"arch": "dcgan", "ema": None, "shared_fakes": False} if method == "dcgan" else {}
+    return dict(PAPER_DCGAN_NETS) if method == "dcgan" else {}
 
 
 def bench_one(method: str, batch_size: int, dataset_name: str, dataset: ImageDataset,

@@ -51,15 +51,16 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from paper_dcgan import PAPER_DCGAN  # noqa: E402
+
 # Each ganforge contender: its method and what it changes from the method's defaults.
-# Those of DCGAN before its MNIST defaults changed (2026-12-06) name the batch of their rows.
-B64 = {"batch_size": 64, "shared_fakes": False}
+# Those of DCGAN before its MNIST defaults changed (2026-12-06) are that recipe, changed.
 CONTENDERS = {"dcgan": ("dcgan", {"precision": "auto"}),
-              "dcgan-allconv": ("dcgan", {"arch": "dcgan", "ema": None, **B64}),
-              "dcgan-ema": ("dcgan", {"arch": "dcgan", "ema": 0.999, **B64}),
-              "dcgan-infogan-nets": ("dcgan", {"arch": "infogan", "ema": None, **B64}),
-              "dcgan-tuned": ("dcgan", {"arch": "infogan", "lr_g": 1e-3, "ema": 0.99, **B64,
-                                        "precision": "bf16"}),
+              "dcgan-allconv": ("dcgan", PAPER_DCGAN),
+              "dcgan-ema": ("dcgan", {**PAPER_DCGAN, "ema": 0.999}),
+              "dcgan-infogan-nets": ("dcgan", {**PAPER_DCGAN, "arch": "infogan"}),
+              "dcgan-tuned": ("dcgan", {**PAPER_DCGAN, "arch": "infogan", "lr_g": 1e-3,
+                                        "ema": 0.99, "precision": "bf16"}),
               "infogan-tuned": ("infogan", {"ema": 0.99, "precision": "auto"}),
               "gan": ("gan", {})}
 

@@ -115,7 +115,7 @@ def configure(fields: dict[str, Any] | None = None, **overrides: Any) -> TrainCo
     else:
         epochs = None
     cls = METHODS.get(method)
-    _warn_of_split_units(method, dataset, given)
+    _warn_of_split_units(cls, method, dataset, given)
     cfg = _build(method, {**method_defaults(cls, dataset, epochs),
                           **data_defaults(cls, dataset, given), **given})
     return validate(resolve(cfg))
@@ -126,17 +126,17 @@ def data_defaults(method: type[Method], dataset: str, given: dict[str, Any]) -> 
     that class itself, not inherited), each of its units taken whole or not at all: a user who
     sets any field of a unit (``--augment none``, or None as a config.json of an older run
     holds) has chosen that part of the recipe."""
-    units = vars(method).get("data_defaults", {}).get(dataset, ())
+    units = method.own_data_defaults().get(dataset, ())
     return {k: v for unit in units if not any(k in given for k in unit)
             for k, v in unit.items()}
 
 
-def _warn_of_split_units(method: str, dataset: str, given: dict[str, Any]) -> None:
+def _warn_of_split_units(cls: type[Method], method: str, dataset: str,
+                         given: dict[str, Any]) -> None:
     """Say which fields of a data set's recipe unit a user's partial choice also gives back:
     ``--lr-d`` alone on dcgan's mnist recipe returns the paper's nets and G rate with it, which
     a user tuning one rate would not guess."""
-    units = vars(METHODS.get(method)).get("data_defaults", {}).get(dataset, ())
-    for unit in units:
+    for unit in cls.own_data_defaults().get(dataset, ()):
         chosen = [flag_of(k) for k in unit if k in given]
         dropped = [f"{flag_of(k)} {unit[k]}" for k in unit if k not in given]
         if chosen and dropped:

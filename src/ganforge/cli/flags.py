@@ -69,7 +69,7 @@ def _defaults_text(name: str, declared: list[tuple[str, dataclasses.Field]]) -> 
         else:
             shown.append(f"{_show(value)} for {', '.join(owners)}")
     for method, _ in declared:  # a data set's own recipe (Method.data_defaults)
-        for dataset, units in vars(METHODS.get(method)).get("data_defaults", {}).items():
+        for dataset, units in METHODS.get(method).own_data_defaults().items():
             shown += [f"{_show(unit[name])} for {method} on {dataset}"
                       for unit in units if name in unit]
     return "default: " + "; ".join(shown) if shown else None
@@ -125,7 +125,7 @@ def _reading(field: dataclasses.Field, metavar: str | None,
     set (``Method.data_defaults``), gets its --no- form."""
     def recipes(method: str):
         cls = METHODS.get(method)
-        return [cls.defaults, *(unit for units in vars(cls).get("data_defaults", {}).values()
+        return [cls.defaults, *(unit for units in cls.own_data_defaults().values()
                                 for unit in units)]
 
     switched_on = any(unit.get(f.name) is True for m, f in declared for unit in recipes(m))

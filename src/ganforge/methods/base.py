@@ -88,6 +88,12 @@ class Method(nn.Module):
     # and the Trainer then makes one update per step (--d-steps does not apply).
     players: ClassVar[tuple[str, ...]] = ("D", "G")
 
+    @classmethod
+    def own_data_defaults(cls) -> dict[str, tuple[dict[str, Any], ...]]:
+        """``data_defaults`` as this class itself declares it: a subclass (WGAN-GP of DCGAN)
+        does not inherit a data set's recipe, which was measured for its parent."""
+        return vars(cls).get("data_defaults", {})
+
     def __init__(self, cfg: TrainConfig, spec: DataSpec) -> None:
         super().__init__()
         if not isinstance(cfg.settings, self.Settings):
@@ -182,8 +188,8 @@ def register_method(name: str):
         own = {f.name for f in dataclasses.fields(cls.Settings)}
         if own & general:
             raise TypeError(f"{cls.__name__}.Settings redeclares run fields: {own & general}")
-        declared = set(cls.defaults).union(*(unit for units in vars(cls).get(
-            "data_defaults", {}).values() for unit in units))
+        declared = set(cls.defaults).union(*(
+            unit for units in cls.own_data_defaults().values() for unit in units))
         unknown = declared - general - own
         if unknown:
             raise TypeError(f"{cls.__name__}.defaults names fields it lacks: {sorted(unknown)}")

@@ -64,12 +64,10 @@ def use_raw_generator(model, run_dir: str) -> None:
 
 
 @torch.no_grad()
-def evaluate(run_dir: str, n: int, seed: int, device: str, data_dir: str | None = None,
-             raw_g: bool = False) -> dict:
-    model = ganforge.load(run_dir, device=device)
-    if raw_g:
-        use_raw_generator(model, run_dir)
-    classifier = load_mnist_classifier(device=device)
+def conditioned_samples(model, n: int, seed: int):
+    """``n`` images in [0, 1] from a loaded cgan/acgan/infogan run, the function that scores a
+    classifier's predictions of them (``{"accuracy": ...}``: against the requested classes, or
+    against InfoGAN's first categorical code after matching) and what that measures."""
     method = model.method
     generator = torch.Generator().manual_seed(seed)
     if hasattr(method, "codes"):
@@ -80,15 +78,24 @@ def evaluate(run_dir: str, n: int, seed: int, device: str, data_dir: str | None 
                             for i in range(0, n, 1000)])
         def agreement(predicted):
             return matched_accuracy(codes, predicted, 10)
-        kind = "infogan categorical code vs classifier, matched"
-    else:
-        k = model.num_classes
-        requested = torch.arange(k).repeat_interleave(n // k)
-        images = torch.cat([model.sample(len(chunk), seed=seed + i, classes=chunk)
-                            for i, chunk in enumerate(requested.split(1000))])
-        def agreement(predicted):
-            return conditional_accuracy(requested, predicted, k)
-        kind = "requested class vs classifier"
+        return images, agreement, "infogan categorical code vs classifier, matched"
+    k = model.num_classes
+    requested = torch.arange(k).repeat_interleave(n // k)
+    images = torch.cat([model.sample(len(chunk), seed=seed + i, classes=chunk)
+                        for i, chunk in enumerate(requested.split(1000))])
+    def agreement(predicted):
+        return conditional_accuracy(requested, predicted, k)
+    return images, agreement, "requested class vs classifier"
+
+
+@torch.no_grad()
+def evaluate(run_dir: str, n: int, seed: int, device: str, data_dir: str | None = None,
+             raw_g: bool = False) -> dict:
+    model = ganforge.load(run_dir, device=device)
+    if raw_g:
+        use_raw_generator(model, run_dir)
+    classifier = load_mnist_classifier(device=device)
+    images, agreement, kind = conditioned_samples(model, n, seed)
     result = agreement(classify(classifier, images))
     if data_dir:
         result["knn_accuracy"] = agreement(knn_classify(knn_judge(data_dir), images))["accuracy"]

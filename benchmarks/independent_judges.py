@@ -6,7 +6,8 @@ that network's quirk, and issue #22's figures are re-checked with other classifi
 script scores the same samples with several judges that share nothing with the packaged LeNets
 (other model families, trained here on the same training split) and with the packaged one, and
 scores the held-out real digits with each, so every judge's figure can be read against its own
-figure for real data:
+figure for real data; for cgan, acgan and infogan runs also the share of samples each judge
+reads as the class that was asked for (InfoGAN: its categorical code, matched to the classes):
 
 - MNIST (28 px): k-nearest neighbours (k=10) on 50 principal components, a random forest and
   multinomial logistic regression on the pixels, and a small CNN (two 3x3 convolutions, max
@@ -30,11 +31,13 @@ import json
 import time
 from pathlib import Path
 
+import conditional
 import numpy as np
 import torch
 from torch import nn
 
-from ganforge.data import load_dataset
+import ganforge
+from ganforge.data import load_dataset, to_uint8
 from ganforge.inference.sources import load_source, run_data
 from ganforge.metrics.class_scores import kl_to_uniform
 from ganforge.metrics.domain import DigitsClassifierExtractor, MNISTClassifierExtractor
@@ -136,6 +139,18 @@ def build_judges(dataset: str, data_dir: str | None, cnn_epochs: int | None = No
     return judges, test.images, test.labels
 
 
+def samples(run: str, n: int):
+    """``n`` uint8 samples of ``run`` (its EMA G where it kept one), and for cgan, acgan and
+    infogan runs the scorer of a judge's predictions against what was asked for (requested
+    classes, or InfoGAN's categorical code matched to the classes) and its name."""
+    model = ganforge.load(run, device="cpu")
+    if model.num_classes or hasattr(model.method, "codes"):
+        with torch.no_grad():
+            images, agreement, kind = conditional.conditioned_samples(model, n, seed=0)
+        return to_uint8(images * 2 - 1), agreement, kind
+    return load_source(run, n, seed=0, device="cpu").images, None, None
+
+
 def figures(proba: np.ndarray) -> dict:
     counts = np.bincount(proba.argmax(1), minlength=10)
     return {"confident": float((proba.max(1) >= THRESHOLD).mean()),
@@ -163,19 +178,23 @@ def main() -> None:
             print(f"{dataset}: judges trained in {time.time() - t0:.0f} s")
         judges, real, real_labels = cache[dataset]
         n = a.n or (10_000 if dataset == "mnist" else 2000)
-        fake = load_source(run, n, seed=0, device="cpu").images
+        fake, agreement, kind = samples(run, n)
         print(f"\n{run} ({n} samples; real: {len(real)} held-out {dataset} test images)")
         print(f"  {'judge':<22}{'accuracy':>9}{'real conf.':>12}{'samples':>9}{'ratio':>7}"
-              f"{'real KL':>9}{'KL':>7}")
+              f"{'real KL':>9}{'KL':>7}" + (f"  {kind}" if kind else ""))
         for name, judge in judges.items():
             p_real, p_fake = judge.predict_proba(real), judge.predict_proba(fake)
             acc = float((p_real.argmax(1) == real_labels.numpy()).mean())
             r, f = figures(p_real), figures(p_fake)
+            if agreement:
+                f["agreement"] = agreement(torch.as_tensor(p_fake.argmax(1)))["accuracy"]
             print(f"  {name:<22}{acc:>9.3f}{r['confident']:>12.3f}{f['confident']:>9.3f}"
-                  f"{f['confident'] / r['confident']:>7.2f}{r['kl']:>9.3f}{f['kl']:>7.3f}")
+                  f"{f['confident'] / r['confident']:>7.2f}{r['kl']:>9.3f}{f['kl']:>7.3f}"
+                  + (f"  {f['agreement']:.3f}" if agreement else ""))
             if a.out:
                 row = {"run": str(Path(run).resolve()), "dataset": dataset, "n": n,
-                       "judge": name, "judge_accuracy": acc, "real": r, "samples": f}
+                       "judge": name, "judge_accuracy": acc, "real": r, "samples": f,
+                       **({"agreement_measure": kind} if kind else {})}
                 with open(a.out, "a") as fh:
                     fh.write(json.dumps(row) + "\n")
 

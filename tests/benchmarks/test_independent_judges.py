@@ -3,7 +3,11 @@ that is one image over and over is one class to every judge."""
 
 import math
 
+import torch
+
+from ganforge.training import Trainer
 from tests.benchmarks import import_benchmark
+from tests.methods.test_methods import tiny_config
 
 
 def test_judges_read_real_digits_and_see_a_collapsed_set_as_one_class():
@@ -20,3 +24,14 @@ def test_judges_read_real_digits_and_see_a_collapsed_set_as_one_class():
         assert real_figures["kl"] < 0.1, name
         assert math.isclose(judges_module.figures(judge.predict_proba(collapsed))["kl"],
                             math.log(10), rel_tol=1e-6), name
+
+
+def test_a_conditional_runs_samples_come_with_the_classes_asked_for(tmp_path, digits):
+    judges_module = import_benchmark("independent_judges")
+    run = Trainer(tiny_config("cgan", tmp_path, steps=2), dataset=digits).fit()
+    images, agreement, kind = judges_module.samples(str(run), 20)
+    assert images.dtype == torch.uint8 and images.shape == (20, 1, 16, 16)
+    assert kind == "requested class vs classifier"
+    asked = torch.arange(10).repeat_interleave(2)
+    assert agreement(asked)["accuracy"] == 1.0
+    assert agreement(asked.roll(2))["accuracy"] == 0.0

@@ -38,9 +38,10 @@ from torch import nn
 
 import ganforge
 from ganforge.data import load_dataset, to_uint8
-from ganforge.inference.sources import load_source, run_data
-from ganforge.metrics.class_scores import kl_to_uniform
+from ganforge.inference.sources import run_data
+from ganforge.metrics.class_scores import class_histogram, kl_to_uniform
 from ganforge.metrics.domain import DigitsClassifierExtractor, MNISTClassifierExtractor
+from ganforge.metrics.sources import sample_uint8
 
 THRESHOLD = 0.9
 
@@ -148,13 +149,23 @@ def samples(run: str, n: int):
         with torch.no_grad():
             images, agreement, kind = conditional.conditioned_samples(model, n, seed=0)
         return to_uint8(images * 2 - 1), agreement, kind
-    return load_source(run, n, seed=0, device="cpu").images, None, None
+    return sample_uint8(model.method, n, seed=0), None, None
 
 
 def figures(proba: np.ndarray) -> dict:
-    counts = np.bincount(proba.argmax(1), minlength=10)
+    # A probability's argmax is its logit's, so the packaged histogram reads either.
     return {"confident": float((proba.max(1) >= THRESHOLD).mean()),
-            "kl": float(kl_to_uniform(counts))}
+            "kl": kl_to_uniform(class_histogram(proba))}
+
+
+def read_real(judges: dict, real: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Each judge's accuracy and figures on the held-out real images: the same for every run of
+    the data set, so read once."""
+    reading = {}
+    for name, judge in judges.items():
+        proba = judge.predict_proba(real)
+        reading[name] = (float((proba.argmax(1) == labels.numpy()).mean()), figures(proba))
+    return reading
 
 
 def main() -> None:
@@ -174,18 +185,19 @@ def main() -> None:
                              "runs")
         if dataset not in cache:
             t0 = time.time()
-            cache[dataset] = build_judges(dataset, a.data_dir or info["data_dir"])
+            judges, real, labels = build_judges(dataset, a.data_dir or info["data_dir"])
+            cache[dataset] = judges, len(real), read_real(judges, real, labels)
             print(f"{dataset}: judges trained in {time.time() - t0:.0f} s")
-        judges, real, real_labels = cache[dataset]
+        judges, n_real, real_reading = cache[dataset]
         n = a.n or (10_000 if dataset == "mnist" else 2000)
         fake, agreement, kind = samples(run, n)
-        print(f"\n{run} ({n} samples; real: {len(real)} held-out {dataset} test images)")
+        print(f"\n{run} ({n} samples; real: {n_real} held-out {dataset} test images)")
         print(f"  {'judge':<22}{'accuracy':>9}{'real conf.':>12}{'samples':>9}{'ratio':>7}"
               f"{'real KL':>9}{'KL':>7}" + (f"  {kind}" if kind else ""))
         for name, judge in judges.items():
-            p_real, p_fake = judge.predict_proba(real), judge.predict_proba(fake)
-            acc = float((p_real.argmax(1) == real_labels.numpy()).mean())
-            r, f = figures(p_real), figures(p_fake)
+            p_fake = judge.predict_proba(fake)
+            acc, r = real_reading[name]
+            f = figures(p_fake)
             if agreement:
                 f["agreement"] = agreement(torch.as_tensor(p_fake.argmax(1)))["accuracy"]
             print(f"  {name:<22}{acc:>9.3f}{r['confident']:>12.3f}{f['confident']:>9.3f}"

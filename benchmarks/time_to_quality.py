@@ -8,11 +8,14 @@ or on a loaded machine are measured alike; with ``--threads 1`` it is seconds of
 Contenders:
 
 * ``dcgan``: `ganforge train --method dcgan --dataset mnist --precision auto`, the README's
-  first training line: DCGAN's MNIST defaults since 2026-12-06 (InfoGAN's networks, Adam 2e-3
-  for G and 4e-4 for D, batch 128, an EMA of G at 0.999; one G forward a step since late on
-  2026-12-06, so older rows ran G twice) with bf16 autocast where the CPU has AVX512-BF16 or
-  AMX (1.6x the images per CPU-second there) and fp32 elsewhere. Rows say which ran; those
-  without a ``precision`` field ran bf16 on such a CPU;
+  first training line: DCGAN's MNIST defaults since 2026-12-07 (InfoGAN's networks at width
+  32, Adam 2e-3 for G and 4e-4 for D, batch 128, an EMA of G at 0.999, one G forward a step)
+  with bf16 autocast where the CPU has AVX512-BF16 or AMX and fp32 elsewhere. Rows say which
+  ran;
+* ``dcgan-w64``: the same at width 64, DCGAN's MNIST defaults from 2026-12-06 to 2026-12-07
+  (rows before 2026-12-07 named it ``dcgan``; those before late on 2026-12-06 ran G twice a
+  step, and those without a ``precision`` field ran bf16 on a CPU with AVX512-BF16, 1.6x the
+  images per CPU-second there);
 * ``dcgan-allconv``: `... --arch dcgan --ema 0 --batch-size 64`, the paper's all-convolutional
   nets and rates: DCGAN as shipped on MNIST until 2026-12-06;
 * ``dcgan-ema``: the same with ``--ema 0.999``;
@@ -56,6 +59,8 @@ from paper_dcgan import PAPER_DCGAN  # noqa: E402
 # Each ganforge contender: its method and what it changes from the method's defaults.
 # Those of DCGAN before its MNIST defaults changed (2026-12-06) are that recipe, changed.
 CONTENDERS = {"dcgan": ("dcgan", {"precision": "auto"}),
+              "dcgan-w64": ("dcgan", {"precision": "auto", "arch": "infogan", "width": 64,
+                                      "lr_g": 2e-3, "lr_d": 4e-4}),
               "dcgan-allconv": ("dcgan", PAPER_DCGAN),
               "dcgan-ema": ("dcgan", {**PAPER_DCGAN, "ema": 0.999}),
               "dcgan-infogan-nets": ("dcgan", {**PAPER_DCGAN, "arch": "infogan"}),
@@ -173,6 +178,9 @@ def main() -> None:
     p.add_argument("--out", default="benchmarks/results")
     p.add_argument("--picture", default="docs/img/time_to_quality.png")
     p.add_argument("--plot-only", action="store_true", help="draw the picture from the rows")
+    p.add_argument("--cpu-name", default=None,
+                   help="a name for this CPU, kept in each row and shown in the picture's legend "
+                        "(a CPU-minute of one machine is not one of another)")
     args = p.parse_args()
     out = Path(args.out)
     rows_path = out / "time_to_quality.jsonl"
@@ -197,7 +205,8 @@ def main() -> None:
             trained += chunk
             row = {"contender": name, "seed": args.seed, "threads": args.threads,
                    "cpu_seconds": trained, "precision": contender.precision,
-                   "images": contender.images_seen, **score(contender.samples(args.n))}
+                   "images": contender.images_seen, **score(contender.samples(args.n)),
+                   **({"cpu": args.cpu_name} if args.cpu_name else {})}
             print(json.dumps(row), flush=True)
             with open(rows_path, "a") as f:
                 f.write(json.dumps(row) + "\n")
@@ -219,8 +228,10 @@ def plot(rows_path: Path, picture: Path, threads: int) -> None:
     for ax, (key, label, goal, scale) in zip(axes, panels, strict=True):
         for name in names:
             mine = [r for r in rows if r["contender"] == name]
+            # Rows from another CPU (its name recorded with them) are minutes of that CPU.
+            label = f"{name} ({mine[0]['cpu']})" if "cpu" in mine[0] else name
             ax.plot([r["cpu_seconds"] / 60 for r in mine], [r[key] for r in mine], marker="o",
-                    markersize=3, label=name)
+                    markersize=3, label=label)
         ax.axhline(goal, color="grey", linestyle=":", linewidth=1)
         ax.axvline(5, color="grey", linestyle="--", linewidth=0.8)
         ax.set_yscale(scale)

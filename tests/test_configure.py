@@ -107,16 +107,18 @@ def test_a_methods_default_steps_yield_to_epochs_given_by_the_user():
 def test_dcgan_on_mnist_takes_its_measured_recipe_in_independent_units():
     def picked(**given):
         cfg = configure(method="dcgan", dataset="mnist", **given).to_dict()
-        return (cfg["arch"], cfg["lr_g"], cfg["lr_d"], cfg["batch_size"], cfg["ema"],
-                cfg["shared_fakes"])
+        return (cfg["arch"], cfg["width"], cfg["lr_g"], cfg["lr_d"], cfg["batch_size"],
+                cfg["ema"], cfg["shared_fakes"])
 
-    assert picked() == ("infogan", 2e-3, 4e-4, 128, 0.999, True)
-    # The nets and the rates are one unit: naming the paper's nets gives the paper's rates too.
-    assert picked(arch="dcgan") == ("dcgan", None, None, 128, 0.999, True)
-    assert picked(lr_g=2e-4) == ("dcgan", 2e-4, None, 128, 0.999, True)
+    assert picked() == ("infogan", 32, 2e-3, 4e-4, 128, 0.999, True)
+    # The nets, their width and their rates are one unit: naming the paper's nets gives the
+    # paper's width and rates too.
+    assert picked(arch="dcgan") == ("dcgan", 64, None, None, 128, 0.999, True)
+    assert picked(lr_g=2e-4) == ("dcgan", 64, 2e-4, None, 128, 0.999, True)
+    assert picked(width=64) == ("dcgan", 64, None, None, 128, 0.999, True)
     # The batch, the EMA and one G forward a step are units of their own.
-    assert picked(batch_size=512, ema=0.0) == ("infogan", 2e-3, 4e-4, 512, 0.0, True)
-    assert picked(shared_fakes=False) == ("infogan", 2e-3, 4e-4, 128, 0.999, False)
+    assert picked(batch_size=512, ema=0.0) == ("infogan", 32, 2e-3, 4e-4, 512, 0.0, True)
+    assert picked(shared_fakes=False) == ("infogan", 32, 2e-3, 4e-4, 128, 0.999, False)
     # Elsewhere, and for the methods built on DCGAN's class, nothing of it applies.
     assert configure(method="dcgan", dataset="digits").to_dict()["arch"] == "dcgan"
     assert not configure(method="dcgan", dataset="digits").settings.shared_fakes
@@ -126,10 +128,11 @@ def test_dcgan_on_mnist_takes_its_measured_recipe_in_independent_units():
 def test_choosing_part_of_a_recipe_unit_says_what_else_it_drops():
     # One rate given alone also gives back the paper's nets and G rate: a surprise worth a line.
     with pytest.warns(UserWarning, match=r"--lr-d replaces part of dcgan's mnist recipe.*"
-                                         r"drops --arch infogan, --lr-g 0.002"):
+                                         r"drops --arch infogan, --width 32, --lr-g 0.002"):
         configure(method="dcgan", dataset="mnist", lr_d=8e-4)
     # A unit given whole, or left alone, says nothing.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         configure(method="dcgan", dataset="mnist", ema=0.0, batch_size=64)
-        configure(method="dcgan", dataset="mnist", arch="infogan", lr_g=1e-3, lr_d=4e-4)
+        configure(method="dcgan", dataset="mnist", arch="infogan", width=64, lr_g=1e-3,
+                  lr_d=4e-4)

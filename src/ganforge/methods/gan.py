@@ -288,10 +288,12 @@ class DCGAN(GAN):
     # nets; the MNIST DCGANs of TensorFlow's tutorial and PyTorch-GAN start G with one too),
     # Adam at 2e-3 for G and 4e-4 for D, the paper's batch of 128 and an EMA of G it reaches
     # FID 6-8 and 89% confident in the same time (benchmarks/RESULTS.md, "DCGAN's MNIST
-    # default"). The nets and rates go together (--arch dcgan gives back the paper's nets with
-    # the paper's rates); the batch and the EMA stand apart. One G forward a step
+    # default"). At width 32 rather than 64 a step costs 0.41x, and 2,400 steps reach FID ~5
+    # and 90% confident in the CPU time of 1,000 at width 64 (RESULTS.md, "Width 32"). The
+    # nets, their width and rates go together (--arch dcgan gives back the paper's nets with
+    # the paper's width and rates); the batch and the EMA stand apart. One G forward a step
     # (--shared-fakes, as PyTorch's DCGAN example does) gave the same samples over 3 seeds in
     # 7% less time (RESULTS.md, "One G forward a step").
     data_defaults = {"digits": ({"augment": "translation,cutout", "ada_target": 0.6},),
-                     "mnist": ({"arch": "infogan", "lr_g": 2e-3, "lr_d": 4e-4},
+                     "mnist": ({"arch": "infogan", "width": 32, "lr_g": 2e-3, "lr_d": 4e-4},
                                {"batch_size": 128}, {"ema": 0.999}, {"shared_fakes": True})}

@@ -229,9 +229,9 @@ def plot(rows_path: Path, picture: Path, threads: int) -> None:
         for name in names:
             mine = [r for r in rows if r["contender"] == name]
             # Rows from another CPU (its name recorded with them) are minutes of that CPU.
-            label = f"{name} ({mine[0]['cpu']})" if "cpu" in mine[0] else name
+            legend = f"{name} ({mine[0]['cpu']})" if "cpu" in mine[0] else name
             ax.plot([r["cpu_seconds"] / 60 for r in mine], [r[key] for r in mine], marker="o",
-                    markersize=3, label=label)
+                    markersize=3, label=legend)
         ax.axhline(goal, color="grey", linestyle=":", linewidth=1)
         ax.axvline(5, color="grey", linestyle="--", linewidth=0.8)
         ax.set_yscale(scale)

@@ -25,7 +25,10 @@ Contenders:
   and bf16 autocast at batch 64: the README's 5-minute line before the defaults changed;
 * ``infogan-tuned``: `ganforge train --method infogan` (the same networks and learning rates,
   with InfoGAN's information term on a 10-way categorical and two continuous codes) with the
-  EMA of G at 0.99 and ``--precision auto``: the README's InfoGAN line;
+  EMA of G at 0.99 and ``--precision auto``, at width 64 with Q reading the fakes as drawn:
+  the README's InfoGAN line until 2026-12-07;
+* ``infogan``: `ganforge train --method infogan --precision auto` as shipped: on MNIST width 32
+  and ``--code-augment affine,stroke`` (the README's InfoGAN line since 2026-12-07);
 * ``gan``: `ganforge train --method gan --dataset mnist` as shipped (the quick start's MLP GAN
   with its EMA of G);
 * ``reference``: PyTorch-GAN's ``dcgan.py`` as :mod:`reference_dcgan` runs it (its samples are
@@ -66,7 +69,9 @@ CONTENDERS = {"dcgan": ("dcgan", {"precision": "auto"}),
               "dcgan-infogan-nets": ("dcgan", {**PAPER_DCGAN, "arch": "infogan"}),
               "dcgan-tuned": ("dcgan", {**PAPER_DCGAN, "arch": "infogan", "lr_g": 1e-3,
                                         "ema": 0.99, "precision": "bf16"}),
-              "infogan-tuned": ("infogan", {"ema": 0.99, "precision": "auto"}),
+              "infogan-tuned": ("infogan", {"ema": 0.99, "precision": "auto", "width": 64,
+                                            "code_augment": "none"}),
+              "infogan": ("infogan", {"precision": "auto"}),
               "gan": ("gan", {})}
 
 

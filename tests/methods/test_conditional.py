@@ -10,6 +10,7 @@ from ganforge.data import DataSpec, ImageDataset
 from ganforge.errors import GanforgeError
 from ganforge.methods import METHODS
 from ganforge.methods.infogan import LatentCodes
+from ganforge.nn.augment import DiffAugment
 from ganforge.training import Trainer
 from ganforge.training.log import read_log
 from tests.methods.test_methods import tiny_config
@@ -188,3 +189,25 @@ def test_interpolation_and_walk_layouts(trained):
     frames = model.walk(keyframes=3, steps=2, panels=2)
     assert len(frames) == 6 and frames[0].shape == frames[-1].shape
     assert not torch.equal(frames[0], frames[1])
+
+
+def test_infogan_code_augment_has_q_read_the_codes_from_transformed_fakes(tmp_path):
+    model = build("infogan", tmp_path, code_augment="affine,stroke")
+    torch.manual_seed(0)
+    fake, c = model.fakes_for_g(8)
+    h = model.d_features(fake)
+    h_q = model.features_for_q(h)
+    assert h_q.shape == h.shape and not torch.allclose(h_q, h)
+    # Through the identity in place of the transforms, Q would read D's features as they are.
+    model.code_augment = torch.nn.Identity()
+    model._fakes_for_q = fake
+    assert torch.allclose(model.features_for_q(h), h, atol=1e-5)
+    # G learns through the transforms: the information term reaches G's weights.
+    model.code_augment = DiffAugment("affine,stroke")
+    fake, c = model.fakes_for_g(8)
+    loss, _ = model.aux_g_loss(model.d_features(fake), c)
+    loss.backward()
+    assert all(p.grad is not None for p in model.G.parameters() if p.requires_grad)
+    assert build("infogan", tmp_path).code_augment is None
+    with pytest.raises(GanforgeError, match="in --code-augment"):
+        build("infogan", tmp_path, code_augment="affine,spin")

@@ -4,7 +4,15 @@ import pytest
 import torch
 
 from ganforge.errors import GanforgeError
-from ganforge.nn.augment import DiffAugment, color, cutout, parse_policy, translation
+from ganforge.nn.augment import (
+    DiffAugment,
+    affine,
+    color,
+    cutout,
+    parse_policy,
+    stroke,
+    translation,
+)
 
 
 def images(n=6, c=3, h=16, w=16):
@@ -80,3 +88,39 @@ def test_augmentation_is_differentiable_in_the_image_and_off_by_default():
     assert x.grad is not None and x.grad.abs().sum() > 0
     y = images()
     assert DiffAugment(None)(y) is y
+
+
+def test_affine_is_the_identity_at_zero_ranges_and_keeps_a_centred_digit_centred():
+    x = images(c=1, h=28, w=28)
+    assert torch.allclose(affine(x, degrees=0, shear=0, scale=(1, 1)), x, atol=1e-5)
+    # Rotated by a known angle: a bar along the vertical axis leans, its ink stays on the centre.
+    bar = torch.full((1, 1, 28, 28), -1.0)
+    bar[..., 4:24, 13:15] = 1.0
+    turned = affine(bar, degrees=0, shear=0.5, scale=(1, 1))
+    top, bottom = turned[0, 0, 6], turned[0, 0, 21]
+    cols = torch.arange(28.0)
+    centre = lambda row: ((row + 1) * cols).sum() / (row + 1).sum()  # noqa: E731
+    assert abs(centre(top) - centre(bottom)) > 3  # a shear slants it
+    assert abs((centre(top) + centre(bottom)) / 2 - 13.5) < 0.5  # about the centre
+    torch.manual_seed(0)
+    assert not torch.allclose(affine(x), x, atol=1e-3)
+
+
+def test_stroke_thickens_thins_or_keeps_each_image_whole():
+    x = images(n=48, c=1)
+    torch.manual_seed(2)
+    out = stroke(x)
+    thick = (x + torch.nn.functional.max_pool2d(x, 3, 1, 1)) / 2
+    thin = (x - torch.nn.functional.max_pool2d(-x, 3, 1, 1)) / 2
+    assert (thin <= x).all() and (x <= thick).all()
+    kinds = [next(i for i, y in enumerate((thin[k], x[k], thick[k])) if torch.equal(out[k], y))
+             for k in range(len(x))]
+    assert sorted(set(kinds)) == [0, 1, 2]
+
+
+def test_digit_preserving_transforms_are_differentiable_and_named_by_their_flag():
+    x = images(c=1).requires_grad_(True)
+    DiffAugment("affine,stroke")(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    with pytest.raises(GanforgeError, match="'spin' in --code-augment; choose from: .*affine"):
+        parse_policy("spin", "--code-augment")

@@ -157,7 +157,8 @@ class HistoricalAveraging(Settings):
 class Augment(Settings):
     augment: str | None = setting(None, "differentiable augmentation of every image D sees, "
                                   "real and fake (DiffAugment): comma-separated, of color, "
-                                  "translation, cutout; none turns off a data set's default",
+                                  "translation, cutout (DiffAugment's) and affine, stroke; "
+                                  "none turns off a data set's default",
                                   metavar="LIST", default_text="off")
     ada_target: float | None = setting(
         None, "ADA: apply each --augment transform with a probability p adapted to keep "

@@ -25,6 +25,7 @@ from ganforge.methods.capabilities import CodeConditioned
 from ganforge.methods.game import GameSettings
 from ganforge.methods.gan import GAN
 from ganforge.models.conditional import ConditionedGenerator
+from ganforge.nn.augment import DiffAugment, parse_policy
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -117,6 +118,14 @@ class InfoGAN(CodeConditioned, GAN):
     # points on each of 6 runs; the code's matched accuracy moved -1.7 to +4.1 points
     # (benchmarks/RESULTS.md, "InfoGAN in 4 minutes").
     defaults = {"arch": "infogan", "latent_dim": 62, "lr_g": 1e-3, "lr_d": 2e-4, "ema": 0.99}
+    # On MNIST a code read back from the samples as drawn may stand for a slant or a stroke
+    # width as well as a digit (two values sharing the 4s and 9s, one the thin 0s and 8s):
+    # any ten parts of the data that G can draw and Q tell apart maximise L_I alike. Read back
+    # through random slants, sizes and stroke widths (--code-augment affine,stroke), only what
+    # those keep, the digit, can carry it: matched accuracy 99.6 / 99.5 / 90.0% over 3 seeds
+    # against 70-90% without, FID 6-8, in the CPU time the former width-64 line took
+    # (benchmarks/RESULTS.md, "InfoGAN's code read back through slants and stroke widths").
+    data_defaults = {"mnist": ({"width": 32}, {"code_augment": "affine,stroke"})}
 
     @dataclass(frozen=True)
     class Settings(GameSettings):
@@ -130,13 +139,41 @@ class InfoGAN(CodeConditioned, GAN):
                                  "the continuous codes outweigh the categorical one)",
                                  choices=("mse", "nll"))
 
+        code_augment: str | None = setting(
+            None, "read the codes back from the samples through these of --augment's "
+            "transforms (e.g. affine,stroke: slant, size and stroke width), so that a code "
+            "cannot stand for what they change; costs one more pass of D over the fakes",
+            default_text="off: Q reads the samples as D sees them")
+
         def check(self, warn: bool = True) -> None:
             super().check(warn)
             LatentCodes.parse(self.codes)
+            parse_policy(self.code_augment, "--code-augment")
 
     def __init__(self, cfg, spec: DataSpec) -> None:
         self.codes = LatentCodes.parse(cfg.settings.codes)
         super().__init__(cfg, spec)
+        policy = parse_policy(cfg.settings.code_augment)
+        self.code_augment = DiffAugment(",".join(policy)) if policy else None
+        self._fakes_for_q = None
+
+    # Q reads the codes from D's features of the fakes; under --code-augment from those of the
+    # transformed fakes, so the fakes themselves are kept from the step that drew them.
+    def fakes_for_d(self, n: int):
+        fake, c = super().fakes_for_d(n)
+        self._fakes_for_q = fake
+        return fake, c
+
+    def fakes_for_g(self, n: int):
+        fake, c = super().fakes_for_g(n)
+        self._fakes_for_q = fake
+        return fake, c
+
+    def features_for_q(self, h_fake: torch.Tensor) -> torch.Tensor:
+        fake, self._fakes_for_q = self._fakes_for_q, None
+        if self.code_augment is None or fake is None:
+            return h_fake
+        return self.d_body(self.code_augment(fake))
 
     def build_networks(self):
         G, D = build_backbone(self.cfg, self.spec, g_extra_inputs=self.codes.width)
@@ -182,10 +219,10 @@ class InfoGAN(CodeConditioned, GAN):
         return self.settings.info_weight * (cat_nll + cont_nll), logs
 
     def aux_d_loss(self, h_real, c_real, h_fake, c_fake):
-        return self.information_loss(h_fake, c_fake)
+        return self.information_loss(self.features_for_q(h_fake), c_fake)
 
     def aux_g_loss(self, h_fake, c_fake):
-        loss, logs = self.information_loss(h_fake, c_fake)
+        loss, logs = self.information_loss(self.features_for_q(h_fake), c_fake)
         return loss, {}
 
     def condition_for(self, classes, cont: torch.Tensor | None = None) -> torch.Tensor:

@@ -12,6 +12,16 @@ families of the paper's policy, each drawn afresh for every image:
   filled with zeros;
 * ``cutout``: a square of half the image side set to zero at a random position.
 
+Two more, not in DiffAugment, change how a digit is drawn without changing which digit it is:
+
+* ``affine``: a rotation by up to 15 degrees, a shear by up to 0.2 and a scaling by 0.85-1.15
+  about the centre, sampled bilinearly, the edge pixels extended into what moves in;
+* ``stroke``: strokes thickened or thinned (halfway to a 3x3 grey-scale dilation or erosion: a
+  full one erases the thinnest 28-px strokes) or left alone, one of the three for each image.
+
+InfoGAN's ``--code-augment`` reads its codes back through these, so a code that stands for a
+slant or a stroke width rather than a digit cannot be read (``methods/infogan.py``).
+
 Images are in [-1, 1], so zero is mid-grey, as in the paper's code. The random draws use the
 device's generator, so a step captured in a CUDA graph draws new ones on every replay.
 
@@ -32,19 +42,20 @@ from torch import nn
 from ganforge.errors import GanforgeError
 
 # In the paper's order: colour, then geometry.
-AUGMENTATIONS = ("color", "translation", "cutout")
+AUGMENTATIONS = ("color", "translation", "cutout", "affine", "stroke")
 TRANSLATION_RATIO = 1 / 8
 CUTOUT_RATIO = 1 / 2
 
 
-def parse_policy(policy: str | None) -> tuple[str, ...]:
-    """``"translation,cutout"`` -> the named augmentations in the paper's order; refuses others."""
+def parse_policy(policy: str | None, flag: str = "--augment") -> tuple[str, ...]:
+    """``"translation,cutout"`` -> the named augmentations in the paper's order; refuses others,
+    naming the ``flag`` they came from."""
     if (policy or "").strip().lower() in ("none", "off"):  # turns off a data set's default
         return ()
     names = [p.strip() for p in (policy or "").split(",") if p.strip()]
     unknown = [n for n in names if n not in AUGMENTATIONS]
     if unknown:
-        raise GanforgeError(f"unknown augmentation {unknown[0]!r} in --augment; choose from: "
+        raise GanforgeError(f"unknown augmentation {unknown[0]!r} in {flag}; choose from: "
                             f"{', '.join(AUGMENTATIONS)} (comma-separated)")
     return tuple(a for a in AUGMENTATIONS if a in names)
 
@@ -95,7 +106,30 @@ def cutout(x: torch.Tensor, ratio: float = CUTOUT_RATIO) -> torch.Tensor:
     return x * keep[:, None].to(x.dtype)
 
 
-_TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
+def affine(x: torch.Tensor, degrees: float = 15.0, shear: float = 0.2,
+           scale: tuple[float, float] = (0.85, 1.15)) -> torch.Tensor:
+    n = x.shape[0]
+    u = torch.rand(n, 3, device=x.device, dtype=torch.float32) * 2 - 1
+    angle = u[:, 0] * (degrees * torch.pi / 180)
+    k = u[:, 1] * shear
+    s = scale[0] + (u[:, 2] + 1) / 2 * (scale[1] - scale[0])
+    cos, sin = torch.cos(angle) / s, torch.sin(angle) / s
+    # The map from output to input coordinates: rotation, then a horizontal shear (a slant).
+    theta = torch.stack([torch.stack([cos, -sin + k * cos, torch.zeros_like(k)], 1),
+                         torch.stack([sin, cos + k * sin, torch.zeros_like(k)], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid.to(x.dtype), padding_mode="border", align_corners=False)
+
+
+def stroke(x: torch.Tensor) -> torch.Tensor:
+    thick = (x + F.max_pool2d(x, 3, 1, 1)) / 2
+    thin = (x - F.max_pool2d(-x, 3, 1, 1)) / 2
+    pick = torch.randint(0, 3, (x.shape[0], 1, 1, 1), device=x.device)
+    return torch.where(pick == 0, thin, torch.where(pick == 1, x, thick))
+
+
+_TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout, "affine": affine,
+               "stroke": stroke}
 
 
 class DiffAugment(nn.Module):

@@ -211,3 +211,6 @@ def test_infogan_code_augment_has_q_read_the_codes_from_transformed_fakes(tmp_pa
     assert build("infogan", tmp_path).code_augment is None
     with pytest.raises(GanforgeError, match="in --code-augment"):
         build("infogan", tmp_path, code_augment="affine,spin")
+    with pytest.raises(GanforgeError, match="--code-augment transforms images; .* 2-D points"):
+        METHODS.get("infogan")(tiny_config("infogan", tmp_path, code_augment="stroke"),
+                               DataSpec(2, 1, kind="points"))

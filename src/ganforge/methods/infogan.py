@@ -152,8 +152,11 @@ class InfoGAN(CodeConditioned, GAN):
 
     def __init__(self, cfg, spec: DataSpec) -> None:
         self.codes = LatentCodes.parse(cfg.settings.codes)
+        policy = parse_policy(cfg.settings.code_augment, "--code-augment")
+        if policy and spec.kind != "image":
+            raise GanforgeError(f"--code-augment transforms images; {cfg.dataset} holds 2-D "
+                                "points: leave it off")
         super().__init__(cfg, spec)
-        policy = parse_policy(cfg.settings.code_augment)
         self.code_augment = DiffAugment(",".join(policy)) if policy else None
         self._fakes_for_q = None
 

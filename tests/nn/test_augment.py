@@ -93,7 +93,7 @@ def test_augmentation_is_differentiable_in_the_image_and_off_by_default():
 def test_affine_is_the_identity_at_zero_ranges_and_keeps_a_centred_digit_centred():
     x = images(c=1, h=28, w=28)
     assert torch.allclose(affine(x, degrees=0, shear=0, scale=(1, 1)), x, atol=1e-5)
-    # Rotated by a known angle: a bar along the vertical axis leans, its ink stays on the centre.
+    # Sheared by a known amount: a bar along the vertical axis leans, its ink stays on the centre.
     bar = torch.full((1, 1, 28, 28), -1.0)
     bar[..., 4:24, 13:15] = 1.0
     turned = affine(bar, degrees=0, shear=0.5, scale=(1, 1))

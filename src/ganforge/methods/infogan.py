@@ -157,7 +157,7 @@ class InfoGAN(CodeConditioned, GAN):
             raise GanforgeError(f"--code-augment transforms images; {cfg.dataset} holds 2-D "
                                 "points: leave it off")
         super().__init__(cfg, spec)
-        self.code_augment = DiffAugment(",".join(policy)) if policy else None
+        self.code_augment = DiffAugment(cfg.settings.code_augment) if policy else None
         self._fakes_for_q = None
 
     # Q reads the codes from D's features of the fakes; under --code-augment from those of the

@@ -41,6 +41,13 @@ from ganforge.nn.augment import DiffAugment, parse_policy
 from ganforge.nn.rows import rows_independent
 
 
+def refuse_points(policy: str | None, flag: str, spec: DataSpec, dataset: str) -> None:
+    """Augmentation settings (``--augment``, ``--code-augment``) transform images: refused in
+    one line for a data set of 2-D points."""
+    if parse_policy(policy, flag) and spec.kind != "image":
+        raise GanforgeError(f"{flag} transforms images; {dataset} holds 2-D points: leave it off")
+
+
 @register_method("gan")
 class GAN(Method):
     """Goodfellow et al. 2014, Algorithm 1: D ascends log D(x) + log(1 - D(G(z))) for ``d_steps``
@@ -71,8 +78,7 @@ class GAN(Method):
         s = self.settings
         self.G, self.D = self.build_networks()
         augment = s.augment if isinstance(s, Augment) else None
-        if parse_policy(augment) and spec.kind != "image":
-            raise GanforgeError(f"--augment transforms images; {cfg.dataset} holds 2-D points")
+        refuse_points(augment, "--augment", spec, cfg.dataset)
         self.augment = (DiffAugment(augment, s.ada_target, s.ada_speed) if augment
                         else DiffAugment(None))
         if self.augment.adaptive and type(self).d_loss is not GAN.d_loss:

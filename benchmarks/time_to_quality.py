@@ -28,7 +28,8 @@ Contenders:
   EMA of G at 0.99 and ``--precision auto``, at width 64 with Q reading the fakes as drawn:
   the README's InfoGAN line until 2026-12-07;
 * ``infogan``: `ganforge train --method infogan --precision auto` as shipped: on MNIST width 32
-  and ``--code-augment affine,stroke`` (the README's InfoGAN line since 2026-12-07);
+  and ``--code-augment affine,stroke,translation`` (the README's InfoGAN line, at 6,000 steps,
+  since 2026-12-07);
 * ``gan``: `ganforge train --method gan --dataset mnist` as shipped (the quick start's MLP GAN
   with its EMA of G);
 * ``reference``: PyTorch-GAN's ``dcgan.py`` as :mod:`reference_dcgan` runs it (its samples are

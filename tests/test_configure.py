@@ -140,7 +140,7 @@ def test_choosing_part_of_a_recipe_unit_says_what_else_it_drops():
 
 def test_infogan_on_mnist_reads_its_codes_through_digit_preserving_transforms_at_width_32():
     cfg = configure(method="infogan", dataset="mnist")
-    assert (cfg.settings.width, cfg.settings.code_augment) == (32, "affine,stroke")
+    assert (cfg.settings.width, cfg.settings.code_augment) == (32, "affine,stroke,translation")
     assert configure(method="infogan", dataset="mnist", code_augment="none").settings.width == 32
     elsewhere = configure(method="infogan", dataset="digits").settings
     assert (elsewhere.width, elsewhere.code_augment) == (64, None)

@@ -214,3 +214,19 @@ def test_infogan_code_augment_has_q_read_the_codes_from_transformed_fakes(tmp_pa
     with pytest.raises(GanforgeError, match="--code-augment transforms images; .* 2-D points"):
         METHODS.get("infogan")(tiny_config("infogan", tmp_path, code_augment="stroke"),
                                DataSpec(2, 1, kind="points"))
+
+
+def test_infogan_cont_weight_scales_only_the_continuous_codes_term(tmp_path):
+    torch.manual_seed(0)
+    model = build("infogan", tmp_path)
+    torch.manual_seed(0)
+    weighed = build("infogan", tmp_path, cont_weight=0.25)
+    fake, c = model.fakes_for_g(8)
+    h = model.d_features(fake).detach()
+    full, logs = model.information_loss(h, c)
+    assert float(logs["info_cont"]) > 0
+    quarter, _ = weighed.information_loss(h, c)
+    expected = logs["info_cat"] + 0.25 * logs["info_cont"]
+    assert torch.allclose(quarter, expected) and not torch.allclose(quarter, full)
+    with pytest.raises(GanforgeError, match="--cont-weight -1.0 is negative"):
+        build("infogan", tmp_path, cont_weight=-1.0)
